@@ -8,6 +8,11 @@
 
 use tripline_core::{InputError, Record};
 
+pub mod app;
+pub mod capture;
+pub mod follow;
+pub mod live;
+pub mod logs;
 pub mod source;
 
 pub use source::{Format, RecordSink, Source, SourceStats};

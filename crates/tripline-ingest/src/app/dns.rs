@@ -1,0 +1,1 @@
+//! DNS wire-format messages into `DnsLog` records.

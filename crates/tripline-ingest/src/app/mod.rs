@@ -1,0 +1,3 @@
+//! Application-layer parsers for payloads (DNS).
+
+pub mod dns;

@@ -1,0 +1,1 @@
+//! Capture files: pcap, pcapng, gzip; link layers; decoding into `Header`; IP defragmentation.

@@ -1,0 +1,1 @@
+//! Following growing log files like `tail -F`, across rotation, with checkpoints.

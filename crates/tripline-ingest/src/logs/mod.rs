@@ -1,0 +1,1 @@
+//! Text logs: syslog/journal/dmesg envelopes; netfilter LOG, dnsmasq and sshd lines.
