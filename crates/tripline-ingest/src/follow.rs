@@ -1,1 +1,0 @@
-//! Following growing log files like `tail -F`, across rotation, with checkpoints.

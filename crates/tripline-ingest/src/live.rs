@@ -1,1 +1,0 @@
-//! Live capture from an interface with libpcap.
