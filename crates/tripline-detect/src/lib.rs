@@ -1,1 +1,26 @@
-//! tripline-detect
+//! tripline's engine: flow accounting, connection states, Community ID and
+//! the detectors.
+//!
+//! [`Engine`] consumes the [`Record`](tripline_core::Record) stream: packets
+//! go through the [`FlowTable`] (Zeek-style connection records with
+//! [`ConnTracker`] states and Community IDs) and, on port 53, the DNS parser;
+//! firewall lines become connection records ([`firewall_connection`]); every
+//! record reaches each registered [`Detector`]. Products leave through an
+//! [`EngineOutput`].
+
+pub mod community_id;
+pub mod conn_state;
+pub mod detectors;
+pub mod engine;
+pub mod firewall_conn;
+pub mod flow_table;
+
+pub use community_id::CommunityId;
+pub use conn_state::{ConnTracker, EndpointState};
+pub use detectors::{DetectContext, Detector};
+pub use engine::{Engine, EngineConfig, EngineOutput, EngineStats};
+pub use firewall_conn::{FirewallVerdict, firewall_connection};
+pub use flow_table::{FlowConfig, FlowMetrics, FlowTable};
+
+#[cfg(test)]
+mod test_packets;

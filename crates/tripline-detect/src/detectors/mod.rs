@@ -1,0 +1,50 @@
+//! Detectors: one file each behind the [`Detector`] trait, registered here.
+//!
+//! A detector sees every record, every finished connection and every DNS
+//! event, and raises alerts through [`EngineOutput::alert`]. It keeps its own
+//! bounded state. Adding a detector means one new file, one line in
+//! [`registry`] and its configuration section.
+
+use crate::engine::{EngineConfig, EngineOutput};
+use tripline_core::{Connection, DnsLog, HomeNets, Record, Timestamp};
+
+/// What a detector may consult besides the record itself.
+#[derive(Clone, Copy, Debug)]
+pub struct DetectContext<'a> {
+    /// The configured home networks.
+    pub home_nets: &'a HomeNets,
+    /// The engine's clock: the latest record time seen (capture time).
+    pub now: Timestamp,
+}
+
+/// One detection method.
+pub trait Detector {
+    /// Stable short name (`scan`, `tripwire`...), used in alerts and metrics.
+    fn name(&self) -> &'static str;
+
+    /// Every input record, in order.
+    fn on_record(&mut self, rec: &Record<'_>, ctx: &DetectContext<'_>, out: &mut dyn EngineOutput);
+
+    /// Every connection record (from the flow table or a firewall line),
+    /// before it is handed to the outputs.
+    fn on_connection(
+        &mut self,
+        _conn: &Connection,
+        _ctx: &DetectContext<'_>,
+        _out: &mut dyn EngineOutput,
+    ) {
+    }
+
+    /// Every DNS event, from a DNS log or parsed from a DNS packet.
+    fn on_dns(&mut self, _dns: &DnsLog, _ctx: &DetectContext<'_>, _out: &mut dyn EngineOutput) {}
+
+    /// End of input: report what is still pending.
+    fn finish(&mut self, _ctx: &DetectContext<'_>, _out: &mut dyn EngineOutput) {}
+}
+
+/// The detectors enabled by `config`, in a fixed order (so alerts come out
+/// in the same order on every run). None are built in yet: the scan,
+/// tripwire and connwatch detectors register here when they land.
+pub fn registry(_config: &EngineConfig) -> Vec<Box<dyn Detector>> {
+    Vec::new()
+}

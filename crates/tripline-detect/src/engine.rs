@@ -1,0 +1,250 @@
+//! The engine: owns all detection state and turns records into outputs.
+//!
+//! Packets feed the flow table (connection records come out when flows end)
+//! and, on port 53, the DNS parser (DNS events); firewall lines become
+//! connection records; DNS and auth log records pass through; every record
+//! then goes to each registered detector. Processing is single-threaded and
+//! depends only on the input, so the same input gives the same output.
+
+use crate::community_id::CommunityId;
+use crate::detectors::{self, DetectContext, Detector};
+use crate::firewall_conn::firewall_connection;
+use crate::flow_table::{FlowConfig, FlowMetrics, FlowTable};
+use tripline_core::{
+    Alert, AuthLog, Connection, DnsLog, HomeNets, Packet, Record, Timestamp, Transport,
+};
+use tripline_ingest::app::dns;
+
+/// The DNS port whose payloads are parsed.
+const DNS_PORT: u16 = 53;
+
+/// Where the engine's products go.
+pub trait EngineOutput {
+    /// A finished connection (or an interim record of a long-lived one).
+    fn connection(&mut self, c: Connection);
+    /// A DNS event (from a DNS log, or parsed from a packet).
+    fn dns(&mut self, d: DnsLog);
+    /// A login event from an auth log.
+    fn auth(&mut self, a: AuthLog);
+    /// An alert raised by a detector.
+    fn alert(&mut self, a: Alert);
+}
+
+/// Engine settings.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// The home networks (connection direction, detector decisions).
+    pub home_nets: HomeNets,
+    /// Flow table limits and timeouts.
+    pub flow: FlowConfig,
+}
+
+/// Per-type counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    /// Packet records.
+    pub packets: u64,
+    /// Firewall log records.
+    pub firewall: u64,
+    /// Firewall lines turned into connection records.
+    pub firewall_connections: u64,
+    /// Firewall lines whose prefix is neither new nor drop.
+    pub firewall_other: u64,
+    /// DNS log records.
+    pub dns_logs: u64,
+    /// DNS messages parsed from port-53 packets.
+    pub dns_packets: u64,
+    /// Port-53 payloads that did not parse as DNS.
+    pub dns_packet_errors: u64,
+    /// Auth log records.
+    pub auth: u64,
+    /// Tripwire hits.
+    pub tripwire: u64,
+    /// Connection records handed to the output.
+    pub connections: u64,
+}
+
+/// The engine; see the module documentation.
+pub struct Engine {
+    config: EngineConfig,
+    flows: FlowTable,
+    community_id: CommunityId,
+    detectors: Vec<Box<dyn Detector>>,
+    stats: EngineStats,
+    clock: Timestamp,
+}
+
+/// Hands a connection to every detector, then to the output.
+fn deliver(
+    detectors: &mut [Box<dyn Detector>],
+    ctx: &DetectContext<'_>,
+    stats: &mut EngineStats,
+    out: &mut dyn EngineOutput,
+    c: Connection,
+) {
+    for d in detectors.iter_mut() {
+        d.on_connection(&c, ctx, out);
+    }
+    stats.connections += 1;
+    out.connection(c);
+}
+
+impl Engine {
+    /// An engine with the registered detectors.
+    pub fn new(config: EngineConfig) -> Self {
+        let detectors = detectors::registry(&config);
+        Self::with_detectors(config, detectors)
+    }
+
+    /// An engine with an explicit detector list (tests, embedding).
+    pub fn with_detectors(config: EngineConfig, detectors: Vec<Box<dyn Detector>>) -> Self {
+        Engine {
+            flows: FlowTable::new(config.flow.clone(), config.home_nets.clone()),
+            community_id: CommunityId::new(config.flow.community_id_seed),
+            detectors,
+            stats: EngineStats::default(),
+            clock: Timestamp::ZERO,
+            config,
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> EngineStats {
+        self.stats
+    }
+
+    /// Flow table counters so far.
+    pub fn flow_metrics(&self) -> FlowMetrics {
+        self.flows.metrics()
+    }
+
+    /// The names of the running detectors, in order.
+    pub fn detector_names(&self) -> Vec<&'static str> {
+        self.detectors.iter().map(|d| d.name()).collect()
+    }
+
+    /// Processes one record.
+    pub fn process(&mut self, rec: &Record<'_>, out: &mut dyn EngineOutput) {
+        self.clock = self.clock.max(rec.ts());
+        let Engine {
+            config,
+            flows,
+            community_id,
+            detectors,
+            stats,
+            clock,
+        } = self;
+        let ctx = DetectContext {
+            home_nets: &config.home_nets,
+            now: *clock,
+        };
+        match rec {
+            Record::Packet(p) => {
+                stats.packets += 1;
+                flows.observe(p.ts, &p.header, p.payload.len(), p.wire_len, &mut |c| {
+                    deliver(detectors, &ctx, stats, out, c)
+                });
+                if let Some(d) = dns_from_packet(p, stats) {
+                    for det in detectors.iter_mut() {
+                        det.on_dns(&d, &ctx, out);
+                    }
+                    out.dns(d);
+                }
+            }
+            Record::Firewall(f) => {
+                stats.firewall += 1;
+                flows.advance(f.ts, &mut |c| deliver(detectors, &ctx, stats, out, c));
+                match firewall_connection(f, &config.home_nets, community_id) {
+                    Some(c) => {
+                        stats.firewall_connections += 1;
+                        deliver(detectors, &ctx, stats, out, c);
+                    }
+                    None => stats.firewall_other += 1,
+                }
+            }
+            Record::Dns(d) => {
+                stats.dns_logs += 1;
+                for det in detectors.iter_mut() {
+                    det.on_dns(d, &ctx, out);
+                }
+                out.dns(d.clone());
+            }
+            Record::Auth(a) => {
+                stats.auth += 1;
+                out.auth(a.clone());
+            }
+            Record::Tripwire(_) => stats.tripwire += 1,
+        }
+        for det in detectors.iter_mut() {
+            det.on_record(rec, &ctx, out);
+        }
+    }
+
+    /// Moves the clock to `now` (capture time) and emits flows that have
+    /// timed out by then; for live input during quiet periods.
+    pub fn advance(&mut self, now: Timestamp, out: &mut dyn EngineOutput) {
+        self.clock = self.clock.max(now);
+        let Engine {
+            config,
+            flows,
+            detectors,
+            stats,
+            clock,
+            ..
+        } = self;
+        let ctx = DetectContext {
+            home_nets: &config.home_nets,
+            now: *clock,
+        };
+        flows.advance(now, &mut |c| deliver(detectors, &ctx, stats, out, c));
+    }
+
+    /// End of input: emits every live flow and lets detectors report.
+    pub fn finish(&mut self, out: &mut dyn EngineOutput) {
+        let Engine {
+            config,
+            flows,
+            detectors,
+            stats,
+            clock,
+            ..
+        } = self;
+        let ctx = DetectContext {
+            home_nets: &config.home_nets,
+            now: *clock,
+        };
+        flows.flush_all(&mut |c| deliver(detectors, &ctx, stats, out, c));
+        for det in detectors.iter_mut() {
+            det.finish(&ctx, out);
+        }
+    }
+}
+
+/// Parses a port-53 UDP datagram or TCP segment into a DNS event. TCP
+/// segments are parsed only when they start a message (length prefix); a
+/// segment that does not is counted as an error.
+fn dns_from_packet(p: &Packet<'_>, stats: &mut EngineStats) -> Option<DnsLog> {
+    let (is_tcp, sport, dport) = match p.header.transport {
+        Transport::Udp(u) => (false, u.sport, u.dport),
+        Transport::Tcp(t) => (true, t.sport, t.dport),
+        _ => return None,
+    };
+    if (sport != DNS_PORT && dport != DNS_PORT) || p.payload.is_empty() {
+        return None;
+    }
+    let parsed = if is_tcp {
+        dns::parse_tcp_message(p.payload)
+    } else {
+        dns::parse_message(p.payload)
+    };
+    match parsed {
+        Ok(m) => {
+            stats.dns_packets += 1;
+            Some(m.to_dns_log(p.ts, p.header.src, p.header.dst))
+        }
+        Err(_) => {
+            stats.dns_packet_errors += 1;
+            None
+        }
+    }
+}
