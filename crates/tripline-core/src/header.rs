@@ -55,7 +55,10 @@ pub struct OptionBytes {
 
 impl OptionBytes {
     /// No options.
-    pub const EMPTY: OptionBytes = OptionBytes { len: 0, data: [0; 40] };
+    pub const EMPTY: OptionBytes = OptionBytes {
+        len: 0,
+        data: [0; 40],
+    };
 
     /// Copies up to 40 bytes; returns `None` when `bytes` is longer.
     pub fn new(bytes: &[u8]) -> Option<Self> {
@@ -64,7 +67,10 @@ impl OptionBytes {
         }
         let mut data = [0u8; 40];
         data[..bytes.len()].copy_from_slice(bytes);
-        Some(OptionBytes { len: bytes.len() as u8, data })
+        Some(OptionBytes {
+            len: bytes.len() as u8,
+            data,
+        })
     }
 
     /// The option bytes.
@@ -260,17 +266,32 @@ pub enum TcpOption<'a> {
 impl TcpFields {
     /// Iterate over the parsed options; stops after a malformed one.
     pub fn parsed_options(&self) -> TcpOptionIter<'_> {
-        TcpOptionIter { rest: self.options.as_bytes(), done: false }
+        TcpOptionIter {
+            rest: self.options.as_bytes(),
+            done: false,
+        }
     }
 
     /// The MSS option, if present.
     pub fn mss(&self) -> Option<u16> {
-        self.parsed_options().find_map(|o| if let TcpOption::Mss(v) = o { Some(v) } else { None })
+        self.parsed_options().find_map(|o| {
+            if let TcpOption::Mss(v) = o {
+                Some(v)
+            } else {
+                None
+            }
+        })
     }
 
     /// The window scale option, if present.
     pub fn window_scale(&self) -> Option<u8> {
-        self.parsed_options().find_map(|o| if let TcpOption::WindowScale(v) = o { Some(v) } else { None })
+        self.parsed_options().find_map(|o| {
+            if let TcpOption::WindowScale(v) = o {
+                Some(v)
+            } else {
+                None
+            }
+        })
     }
 
     /// True when SACK is permitted.
@@ -280,7 +301,13 @@ impl TcpFields {
 
     /// The timestamps option (value, echo reply), if present.
     pub fn timestamps(&self) -> Option<(u32, u32)> {
-        self.parsed_options().find_map(|o| if let TcpOption::Timestamp(a, b) = o { Some((a, b)) } else { None })
+        self.parsed_options().find_map(|o| {
+            if let TcpOption::Timestamp(a, b) = o {
+                Some((a, b))
+            } else {
+                None
+            }
+        })
     }
 }
 
@@ -443,7 +470,9 @@ impl Header {
 
     /// Protocol name for display (`tcp`, `udp`, `icmp`, `ipv6-icmp`, or the number).
     pub fn protocol_name(&self) -> String {
-        ip_proto::name(self.protocol).map(str::to_string).unwrap_or_else(|| self.protocol.to_string())
+        ip_proto::name(self.protocol)
+            .map(str::to_string)
+            .unwrap_or_else(|| self.protocol.to_string())
     }
 }
 
@@ -454,8 +483,13 @@ mod tests {
     #[test]
     fn parses_common_syn_options() {
         // Linux SYN: MSS 1460, SACK permitted, timestamps, NOP, wscale 7.
-        let raw = [2, 4, 5, 180, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7];
-        let tcp = TcpFields { options: OptionBytes::new(&raw).unwrap(), ..Default::default() };
+        let raw = [
+            2, 4, 5, 180, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7,
+        ];
+        let tcp = TcpFields {
+            options: OptionBytes::new(&raw).unwrap(),
+            ..Default::default()
+        };
         assert_eq!(tcp.mss(), Some(1460));
         assert_eq!(tcp.window_scale(), Some(7));
         assert!(tcp.sack_permitted());
@@ -465,7 +499,10 @@ mod tests {
     #[test]
     fn malformed_options_stop_cleanly() {
         for raw in [&[2u8][..], &[2, 0], &[2, 40, 1], &[8, 10, 0]] {
-            let tcp = TcpFields { options: OptionBytes::new(raw).unwrap(), ..Default::default() };
+            let tcp = TcpFields {
+                options: OptionBytes::new(raw).unwrap(),
+                ..Default::default()
+            };
             assert_eq!(tcp.parsed_options().last(), Some(TcpOption::Malformed));
         }
     }
@@ -473,7 +510,10 @@ mod tests {
     #[test]
     fn flags_print_like_tcpdump() {
         assert_eq!(TcpFlags(TcpFlags::SYN | TcpFlags::ACK).to_string(), "SA");
-        assert_eq!(TcpFlags(TcpFlags::FIN | TcpFlags::PSH | TcpFlags::URG).to_string(), "FPU");
+        assert_eq!(
+            TcpFlags(TcpFlags::FIN | TcpFlags::PSH | TcpFlags::URG).to_string(),
+            "FPU"
+        );
         assert_eq!(TcpFlags(0).to_string(), ".");
         assert!(TcpFlags(TcpFlags::SYN).exactly(TcpFlags::SYN));
         assert!(!TcpFlags(TcpFlags::SYN | TcpFlags::ACK).exactly(TcpFlags::SYN));
@@ -482,6 +522,9 @@ mod tests {
     #[test]
     fn option_bytes_cap() {
         assert!(OptionBytes::new(&[0; 41]).is_none());
-        assert_eq!(format!("{:?}", OptionBytes::new(&[2, 4, 5, 0xb4]).unwrap()), "020405B4");
+        assert_eq!(
+            format!("{:?}", OptionBytes::new(&[2, 4, 5, 0xb4]).unwrap()),
+            "020405B4"
+        );
     }
 }

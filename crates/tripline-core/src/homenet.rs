@@ -19,7 +19,11 @@ pub struct CidrParseError(pub String);
 
 impl fmt::Display for CidrParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid address prefix {:?} (expected e.g. 192.168.1.0/24 or fd00::/8)", self.0)
+        write!(
+            f,
+            "invalid address prefix {:?} (expected e.g. 192.168.1.0/24 or fd00::/8)",
+            self.0
+        )
     }
 }
 
@@ -32,7 +36,10 @@ impl Cidr {
         if prefix_len > max {
             return None;
         }
-        Some(Cidr { addr: mask(addr, prefix_len), prefix_len })
+        Some(Cidr {
+            addr: mask(addr, prefix_len),
+            prefix_len,
+        })
     }
 
     /// The network address.
@@ -62,11 +69,19 @@ impl Cidr {
 fn mask(addr: IpAddr, len: u8) -> IpAddr {
     match addr {
         IpAddr::V4(a) => {
-            let m = if len == 0 { 0 } else { u32::MAX << (32 - len as u32) };
+            let m = if len == 0 {
+                0
+            } else {
+                u32::MAX << (32 - len as u32)
+            };
             IpAddr::V4((u32::from(a) & m).into())
         }
         IpAddr::V6(a) => {
-            let m = if len == 0 { 0 } else { u128::MAX << (128 - len as u32) };
+            let m = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - len as u32)
+            };
             IpAddr::V6((u128::from(a) & m).into())
         }
     }
@@ -123,7 +138,11 @@ impl HomeNets {
 
     /// Parses each string as a prefix.
     pub fn parse<S: AsRef<str>>(items: &[S]) -> Result<Self, CidrParseError> {
-        items.iter().map(|s| s.as_ref().parse()).collect::<Result<Vec<_>, _>>().map(HomeNets::new)
+        items
+            .iter()
+            .map(|s| s.as_ref().parse())
+            .collect::<Result<Vec<_>, _>>()
+            .map(HomeNets::new)
     }
 
     /// The prefixes.
@@ -169,10 +188,22 @@ mod tests {
         assert!(nets.contains(ip("fd99:0001:0000:0000:0000:0000:0000:0002")));
         assert!(!nets.contains(ip("fd99:2::66")));
         assert!(nets.contains(ip("::ffff:10.99.1.9")));
-        assert_eq!(nets.direction(ip("10.99.1.2"), ip("10.99.2.2")), Direction::Outbound);
-        assert_eq!(nets.direction(ip("10.99.2.66"), ip("10.99.1.3")), Direction::Inbound);
-        assert_eq!(nets.direction(ip("10.99.1.2"), ip("10.99.1.3")), Direction::Internal);
-        assert_eq!(nets.direction(ip("10.99.2.2"), ip("10.99.2.3")), Direction::External);
+        assert_eq!(
+            nets.direction(ip("10.99.1.2"), ip("10.99.2.2")),
+            Direction::Outbound
+        );
+        assert_eq!(
+            nets.direction(ip("10.99.2.66"), ip("10.99.1.3")),
+            Direction::Inbound
+        );
+        assert_eq!(
+            nets.direction(ip("10.99.1.2"), ip("10.99.1.3")),
+            Direction::Internal
+        );
+        assert_eq!(
+            nets.direction(ip("10.99.2.2"), ip("10.99.2.3")),
+            Direction::External
+        );
     }
 
     #[test]
@@ -180,7 +211,10 @@ mod tests {
         assert!("10.0.0.0/33".parse::<Cidr>().is_err());
         assert!("10.0.0/8".parse::<Cidr>().is_err());
         assert!("::/129".parse::<Cidr>().is_err());
-        assert_eq!("10.1.2.3/8".parse::<Cidr>().unwrap().to_string(), "10.0.0.0/8");
+        assert_eq!(
+            "10.1.2.3/8".parse::<Cidr>().unwrap().to_string(),
+            "10.0.0.0/8"
+        );
         assert!("0.0.0.0/0".parse::<Cidr>().unwrap().contains(ip("1.2.3.4")));
         assert_eq!("192.0.2.7".parse::<Cidr>().unwrap().prefix_len(), 32);
     }

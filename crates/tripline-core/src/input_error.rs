@@ -96,8 +96,18 @@ pub struct InputError {
 
 impl InputError {
     /// Builds an error.
-    pub fn new(path: impl Into<String>, location: Location, kind: ErrorKind, message: impl Into<String>) -> Self {
-        InputError { path: path.into(), location, kind, message: message.into() }
+    pub fn new(
+        path: impl Into<String>,
+        location: Location,
+        kind: ErrorKind,
+        message: impl Into<String>,
+    ) -> Self {
+        InputError {
+            path: path.into(),
+            location,
+            kind,
+            message: message.into(),
+        }
     }
 }
 

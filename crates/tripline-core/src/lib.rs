@@ -6,9 +6,9 @@
 //! [`Alert`] values that outputs store and print.
 
 pub mod alert;
+pub mod auth;
 pub mod connection;
 pub mod dns;
-pub mod auth;
 pub mod header;
 pub mod homenet;
 pub mod input_error;
@@ -20,8 +20,7 @@ pub use auth::{AuthEvent, AuthLog};
 pub use connection::{ConnOrigin, ConnState, Connection, Direction};
 pub use dns::{DnsAnswer, DnsData, DnsEvent, DnsLog, DnsOrigin};
 pub use header::{
-    Header, IcmpFields, IpFields, OptionBytes, TcpFields, TcpFlags, Transport, UdpFields,
-    ip_proto,
+    Header, IcmpFields, IpFields, OptionBytes, TcpFields, TcpFlags, Transport, UdpFields, ip_proto,
 };
 pub use homenet::{Cidr, CidrParseError, HomeNets};
 pub use input_error::{ErrorKind, InputError, Location};

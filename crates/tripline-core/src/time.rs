@@ -8,7 +8,9 @@ use std::fmt;
 /// pcap files carry microseconds or nanoseconds, pcapng up to arbitrary
 /// resolution, syslog lines whole seconds: nanoseconds hold all of them, and
 /// an `i64` reaches the year 2262.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Timestamp(pub i64);
 
 const NANOS_PER_SEC: i64 = 1_000_000_000;
@@ -19,7 +21,10 @@ impl Timestamp {
 
     /// From whole seconds and a nanosecond fraction.
     pub fn from_secs_nanos(secs: i64, nanos: u32) -> Self {
-        Timestamp(secs.saturating_mul(NANOS_PER_SEC).saturating_add(nanos as i64))
+        Timestamp(
+            secs.saturating_mul(NANOS_PER_SEC)
+                .saturating_add(nanos as i64),
+        )
     }
 
     /// From whole seconds and a microsecond fraction.
@@ -68,23 +73,47 @@ impl Timestamp {
         let days = secs.div_euclid(86_400);
         let sod = secs.rem_euclid(86_400);
         let (y, m, d) = civil_from_days(days);
-        (y, m, d, (sod / 3600) as u32, ((sod % 3600) / 60) as u32, (sod % 60) as u32)
+        (
+            y,
+            m,
+            d,
+            (sod / 3600) as u32,
+            ((sod % 3600) / 60) as u32,
+            (sod % 60) as u32,
+        )
     }
 
     /// From a civil UTC date and time. Returns `None` for impossible dates.
-    pub fn from_civil(year: i64, month: u32, day: u32, hour: u32, min: u32, sec: u32) -> Option<Self> {
-        if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) || hour > 23 || min > 59 || sec > 60 {
+    pub fn from_civil(
+        year: i64,
+        month: u32,
+        day: u32,
+        hour: u32,
+        min: u32,
+        sec: u32,
+    ) -> Option<Self> {
+        if !(1..=12).contains(&month)
+            || day == 0
+            || day > days_in_month(year, month)
+            || hour > 23
+            || min > 59
+            || sec > 60
+        {
             return None;
         }
         let days = days_from_civil(year, month, day);
-        let secs = days.checked_mul(86_400)? + (hour as i64) * 3600 + (min as i64) * 60 + sec as i64;
+        let secs =
+            days.checked_mul(86_400)? + (hour as i64) * 3600 + (min as i64) * 60 + sec as i64;
         Some(Timestamp(secs.checked_mul(NANOS_PER_SEC)?))
     }
 
     /// Suricata's EVE timestamp: `2026-11-22T12:15:36.275668+0000`.
     pub fn to_eve(self) -> String {
         let (y, mo, d, h, mi, s) = self.to_civil();
-        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:06}+0000", self.subsec_micros())
+        format!(
+            "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:06}+0000",
+            self.subsec_micros()
+        )
     }
 
     /// `YYYY-MM-DD` in UTC.
@@ -104,7 +133,11 @@ impl Timestamp {
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (y, mo, d, h, mi, s) = self.to_civil();
-        write!(f, "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:06}Z", self.subsec_micros())
+        write!(
+            f,
+            "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:06}Z",
+            self.subsec_micros()
+        )
     }
 }
 
@@ -153,7 +186,12 @@ mod tests {
         let t = Timestamp::from_secs_micros(1_795_349_736, 275_668);
         assert_eq!(t.to_string(), "2026-11-22T12:15:36.275668Z");
         assert_eq!(t.to_eve(), "2026-11-22T12:15:36.275668+0000");
-        assert_eq!(Timestamp::from_civil(2026, 11, 22, 12, 15, 36).unwrap().secs(), 1_795_349_736);
+        assert_eq!(
+            Timestamp::from_civil(2026, 11, 22, 12, 15, 36)
+                .unwrap()
+                .secs(),
+            1_795_349_736
+        );
         for days in [-800_000i64, -1, 0, 1, 11_016, 20_000, 2_932_896] {
             let (y, m, d) = civil_from_days(days);
             assert_eq!(days_from_civil(y, m, d), days);

@@ -13,6 +13,7 @@ pub mod capture;
 pub mod follow;
 pub mod live;
 pub mod logs;
+pub mod open;
 pub mod source;
 
 pub use source::{Format, RecordSink, Source, SourceStats};
@@ -24,4 +25,9 @@ pub mod prelude {
 }
 
 #[doc(hidden)]
-pub fn _assert_object_safe(_: &dyn Source, _: &dyn RecordSink, _: Option<(Record<'_>, InputError)>) {}
+pub fn _assert_object_safe(
+    _: &dyn Source,
+    _: &dyn RecordSink,
+    _: Option<(Record<'_>, InputError)>,
+) {
+}

@@ -1,0 +1,143 @@
+//! Command-line definitions (clap derive). Help text is generated from here.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// tripline: network intrusion detection for captures, firewall logs, DNS and auth logs.
+#[derive(Debug, Parser)]
+#[command(name = "tripline", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Configuration file (default: $TRIPLINE_CONFIG, ~/.config/tripline/tripline.toml, /etc/tripline/tripline.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// More log output on stderr (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read captures and logs, account connections, store the results and print a summary.
+    Analyze(AnalyzeArgs),
+    /// Reduce captures and firewall logs to compact connection records (CSV or JSON lines).
+    Reduce(ReduceArgs),
+    /// Show or check the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// Options every command that reads inputs shares.
+#[derive(Debug, Args, Clone)]
+pub struct InputArgs {
+    /// Capture files (pcap, pcapng, gzip), log files (netfilter, dnsmasq, sshd; plain or gzip),
+    /// directories (every file in them, oldest first), or `-` for standard input.
+    /// The format is detected from the content.
+    #[arg(value_name = "INPUT")]
+    pub inputs: Vec<String>,
+
+    /// Home network prefix (repeatable); replaces `home_net` from the configuration.
+    #[arg(long = "home-net", value_name = "CIDR")]
+    pub home_net: Vec<String>,
+
+    /// Year for syslog timestamps without one (default: from the file's modification time).
+    #[arg(long)]
+    pub year: Option<i32>,
+
+    /// Time zone of log timestamps without an offset, e.g. Europe/Berlin (default: UTC).
+    #[arg(long)]
+    pub tz: Option<String>,
+}
+
+/// `tripline analyze`
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// SQLite database (default: [store] path, else $XDG_DATA_HOME/tripline/tripline.db).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// Do not store anything (just print the summary and write --eve).
+    #[arg(long, conflicts_with = "db")]
+    pub no_store: bool,
+
+    /// Re-read inputs the store has already seen (same content hash).
+    #[arg(long)]
+    pub force: bool,
+
+    /// Also write Suricata EVE JSON lines (flow, dns, alert events) to this file (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub eve: Option<PathBuf>,
+
+    /// Capture live from this interface as well (libpcap; needs privileges).
+    #[arg(short = 'i', long, value_name = "IFACE")]
+    pub interface: Option<String>,
+
+    /// Capture filter for --interface (a tcpdump expression).
+    #[arg(short = 'f', long, value_name = "EXPR", requires = "interface")]
+    pub filter: Option<String>,
+
+    /// Stop live capture after this many packets.
+    #[arg(long, value_name = "N", requires = "interface")]
+    pub max_packets: Option<u64>,
+
+    /// Keep following the log inputs like `tail -F` (rotation-safe, checkpointed in the store).
+    #[arg(long)]
+    pub follow: bool,
+
+    /// Print the summary as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Show no progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Exit with status 3 when any input was damaged or unreadable.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// Output format of `reduce`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ReduceFormat {
+    /// Comma-separated values with a header line.
+    Csv,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `tripline reduce`
+#[derive(Debug, Args)]
+pub struct ReduceArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReduceFormat::Csv)]
+    pub format: ReduceFormat,
+
+    /// Output file (default: standard output).
+    #[arg(short, long, value_name = "FILE", conflicts_with = "split_dir")]
+    pub output: Option<PathBuf>,
+
+    /// Write one file per protocol (tcp, udp, icmp, other) into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub split_dir: Option<PathBuf>,
+}
+
+/// `tripline config ...`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print a commented configuration with every key at its default.
+    Default,
+    /// Load the configuration (from --config or the search path), check it and print it as used.
+    Check,
+}
