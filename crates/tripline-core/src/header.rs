@@ -198,6 +198,16 @@ pub struct IpFields {
     pub options: OptionBytes,
 }
 
+impl IpFields {
+    /// True for one piece of a fragmented datagram (a fragment as captured),
+    /// false for unfragmented packets and for datagrams reassembled from
+    /// fragments. Flow accounting counts the reassembled datagram only;
+    /// scan detection sees the pieces too.
+    pub fn is_fragment_piece(&self) -> bool {
+        self.fragmented && (self.mf || self.frag_offset != 0)
+    }
+}
+
 impl Default for IpFields {
     fn default() -> Self {
         IpFields {

@@ -141,9 +141,12 @@ impl Engine {
         match rec {
             Record::Packet(p) => {
                 stats.packets += 1;
-                flows.observe(p.ts, &p.header, p.payload.len(), p.wire_len, &mut |c| {
-                    deliver(detectors, &ctx, stats, out, c)
-                });
+                // Fragments are accounted once, as the reassembled datagram.
+                if !p.header.ip.is_fragment_piece() {
+                    flows.observe(p.ts, &p.header, p.payload.len(), p.wire_len, &mut |c| {
+                        deliver(detectors, &ctx, stats, out, c)
+                    });
+                }
                 if let Some(d) = dns_from_packet(p, stats) {
                     for det in detectors.iter_mut() {
                         det.on_dns(&d, &ctx, out);
@@ -229,7 +232,10 @@ fn dns_from_packet(p: &Packet<'_>, stats: &mut EngineStats) -> Option<DnsLog> {
         Transport::Tcp(t) => (true, t.sport, t.dport),
         _ => return None,
     };
-    if (sport != DNS_PORT && dport != DNS_PORT) || p.payload.is_empty() {
+    if (sport != DNS_PORT && dport != DNS_PORT)
+        || p.payload.is_empty()
+        || p.header.ip.is_fragment_piece()
+    {
         return None;
     }
     let parsed = if is_tcp {

@@ -93,7 +93,7 @@ pub fn follow(
     while !interrupt::requested() {
         let mut out = AnalyzeOutputs::new(store.as_deref_mut(), None, eve.as_deref_mut());
         let (polled, failure) = run.with_sink("follow", &mut out, |sink| {
-            follower.poll(&mut |line| {
+            let polled = follower.poll(&mut |line| {
                 let Some(parser) = parsers.get_mut(line.path) else {
                     return;
                 };
@@ -103,7 +103,15 @@ pub fn follow(
                 {
                     sink.error(e);
                 }
-            })
+            });
+            // A quiet moment: a dnsmasq answer group waiting for its next
+            // line is complete by now.
+            if matches!(&polled, Ok(p) if p.lines == 0) {
+                for parser in parsers.values_mut() {
+                    parser.finish(&mut |rec| sink.record(rec));
+                }
+            }
+            polled
         });
         if let Some(e) = failure {
             return Err(e);
