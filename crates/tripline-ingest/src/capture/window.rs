@@ -27,10 +27,21 @@ pub(crate) trait ByteWindow {
     fn take_io_error(&mut self) -> Option<io::Error>;
 }
 
+/// Bytes of a mapped file kept mapped behind the read position before they
+/// are handed back to the kernel.
+const RELEASE_STEP: usize = 32 << 20;
+
 /// A whole file in memory (mmapped).
+///
+/// Pages already read are released (`MADV_DONTNEED`) every
+/// [`RELEASE_STEP`] bytes, so the resident size stays flat however large
+/// the capture is; the data stays in the page cache and nothing behind the
+/// current record is borrowed by then (records are handed to the sink and
+/// finished before the reader moves on; the defragmenter copies).
 pub(crate) struct MappedWindow<'a> {
     data: &'a [u8],
     pos: usize,
+    released: usize,
 }
 
 impl<'a> MappedWindow<'a> {
@@ -39,7 +50,31 @@ impl<'a> MappedWindow<'a> {
         MappedWindow {
             data,
             pos: start.min(data.len()),
+            released: 0,
         }
+    }
+
+    fn release_behind(&mut self) {
+        const PAGE: usize = 4096;
+        if self.pos - self.released < 2 * RELEASE_STEP {
+            return;
+        }
+        let end = (self.pos - RELEASE_STEP) / PAGE * PAGE;
+        if end <= self.released {
+            return;
+        }
+        // SAFETY: the range lies inside the read-only private file mapping
+        // (page-aligned: mappings start on a page boundary). DONTNEED only
+        // drops our page table entries; a later read would fault the same
+        // file bytes back in, so no value behind a live reference changes.
+        unsafe {
+            libc::madvise(
+                self.data.as_ptr().add(self.released) as *mut libc::c_void,
+                end - self.released,
+                libc::MADV_DONTNEED,
+            );
+        }
+        self.released = end;
     }
 }
 
@@ -50,12 +85,14 @@ impl ByteWindow for MappedWindow<'_> {
 
     fn consume(&mut self, n: usize) {
         self.pos = (self.pos + n).min(self.data.len());
+        self.release_behind();
     }
 
     fn skip(&mut self, n: u64) -> u64 {
         let left = (self.data.len() - self.pos) as u64;
         let n = n.min(left);
         self.pos += n as usize;
+        self.release_behind();
         n
     }
 
