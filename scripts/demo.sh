@@ -8,5 +8,5 @@ scripts/setup.sh
 cargo build --release --locked -p tripline
 db="${TRIPLINE_DEMO_DB:-target/demo/tripline.db}"
 mkdir -p "$(dirname "$db")"
-exec target/release/tripline analyze --config examples/tripline.toml --db "$db" --force \
+exec "${CARGO_TARGET_DIR:-target}/release/tripline" analyze --config examples/tripline.toml --db "$db" --force \
   --eve target/demo/eve.json "$@" examples/data/
