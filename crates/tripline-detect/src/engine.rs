@@ -7,11 +7,13 @@
 //! depends only on the input, so the same input gives the same output.
 
 use crate::community_id::CommunityId;
+use crate::detectors::connwatch::{ConnVerdict, Connwatch, ConnwatchConfig};
 use crate::detectors::{self, DetectContext, Detector};
+use crate::dns_cache::{DnsCache, DnsCacheConfig, DnsCacheMetrics, NameLookup};
 use crate::firewall_conn::firewall_connection;
 use crate::flow_table::{FlowConfig, FlowMetrics, FlowTable};
 use tripline_core::{
-    Alert, AuthLog, Connection, DnsLog, HomeNets, Packet, Record, Timestamp, Transport,
+    Alert, AuthLog, Connection, Direction, DnsLog, HomeNets, Packet, Record, Timestamp, Transport,
 };
 use tripline_ingest::app::dns;
 
@@ -28,6 +30,9 @@ pub trait EngineOutput {
     fn auth(&mut self, a: AuthLog);
     /// An alert raised by a detector.
     fn alert(&mut self, a: Alert);
+    /// connwatch's judgement of a connection across the home boundary
+    /// (name, allow rule, blocked), just before the connection itself.
+    fn connection_verdict(&mut self, _c: &Connection, _v: &ConnVerdict<'_>) {}
 }
 
 /// Engine settings.
@@ -37,6 +42,12 @@ pub struct EngineConfig {
     pub home_nets: HomeNets,
     /// Flow table limits and timeouts.
     pub flow: FlowConfig,
+    /// DNS name cache (naming connections).
+    pub dns: DnsCacheConfig,
+    /// The connwatch detector (allow list, blocked names).
+    pub connwatch: ConnwatchConfig,
+    /// The scan detector (thresholds, danger levels, state caps).
+    pub scan: crate::detectors::scan::ScanConfig,
 }
 
 /// Per-type counters.
@@ -68,22 +79,30 @@ pub struct EngineStats {
 pub struct Engine {
     config: EngineConfig,
     flows: FlowTable,
+    dns: DnsCache,
     community_id: CommunityId,
     detectors: Vec<Box<dyn Detector>>,
     stats: EngineStats,
     clock: Timestamp,
 }
 
-/// Hands a connection to every detector, then to the output.
+/// Hands a connection to every detector, then to the output. A connection
+/// a home address originated is named from the DNS cache at its start time
+/// (see [`crate::dns_cache`]); others are direct.
 fn deliver(
     detectors: &mut [Box<dyn Detector>],
+    dns: &mut DnsCache,
     ctx: &DetectContext<'_>,
     stats: &mut EngineStats,
     out: &mut dyn EngineOutput,
     c: Connection,
 ) {
+    let names = match c.direction {
+        Direction::Outbound | Direction::Internal => dns.lookup(c.src, c.dst, c.start),
+        Direction::Inbound | Direction::External => NameLookup::direct(),
+    };
     for d in detectors.iter_mut() {
-        d.on_connection(&c, ctx, out);
+        d.on_named_connection(&c, &names, ctx, out);
     }
     stats.connections += 1;
     out.connection(c);
@@ -100,6 +119,7 @@ impl Engine {
     pub fn with_detectors(config: EngineConfig, detectors: Vec<Box<dyn Detector>>) -> Self {
         Engine {
             flows: FlowTable::new(config.flow.clone(), config.home_nets.clone()),
+            dns: DnsCache::new(config.dns.clone()),
             community_id: CommunityId::new(config.flow.community_id_seed),
             detectors,
             stats: EngineStats::default(),
@@ -118,6 +138,28 @@ impl Engine {
         self.flows.metrics()
     }
 
+    /// DNS name cache counters so far.
+    pub fn dns_metrics(&self) -> DnsCacheMetrics {
+        self.dns.metrics()
+    }
+
+    /// The connwatch detector, when it runs (its "seen" memory is loaded
+    /// from and saved to the store around a run).
+    pub fn connwatch_mut(&mut self) -> Option<&mut Connwatch> {
+        self.detectors
+            .iter_mut()
+            .filter_map(|d| d.as_any_mut())
+            .find_map(|a| a.downcast_mut::<Connwatch>())
+    }
+
+    /// The scan detector, when it runs (its counters and memory use).
+    pub fn scan_mut(&mut self) -> Option<&mut crate::detectors::scan::ScanDetector> {
+        self.detectors
+            .iter_mut()
+            .filter_map(|d| d.as_any_mut())
+            .find_map(|a| a.downcast_mut::<crate::detectors::scan::ScanDetector>())
+    }
+
     /// The names of the running detectors, in order.
     pub fn detector_names(&self) -> Vec<&'static str> {
         self.detectors.iter().map(|d| d.name()).collect()
@@ -129,6 +171,7 @@ impl Engine {
         let Engine {
             config,
             flows,
+            dns,
             community_id,
             detectors,
             stats,
@@ -144,10 +187,11 @@ impl Engine {
                 // Fragments are accounted once, as the reassembled datagram.
                 if !p.header.ip.is_fragment_piece() {
                     flows.observe(p.ts, &p.header, p.payload.len(), p.wire_len, &mut |c| {
-                        deliver(detectors, &ctx, stats, out, c)
+                        deliver(detectors, dns, &ctx, stats, out, c)
                     });
                 }
                 if let Some(d) = dns_from_packet(p, stats) {
+                    dns.learn(&d);
                     for det in detectors.iter_mut() {
                         det.on_dns(&d, &ctx, out);
                     }
@@ -156,17 +200,18 @@ impl Engine {
             }
             Record::Firewall(f) => {
                 stats.firewall += 1;
-                flows.advance(f.ts, &mut |c| deliver(detectors, &ctx, stats, out, c));
+                flows.advance(f.ts, &mut |c| deliver(detectors, dns, &ctx, stats, out, c));
                 match firewall_connection(f, &config.home_nets, community_id) {
                     Some(c) => {
                         stats.firewall_connections += 1;
-                        deliver(detectors, &ctx, stats, out, c);
+                        deliver(detectors, dns, &ctx, stats, out, c);
                     }
                     None => stats.firewall_other += 1,
                 }
             }
             Record::Dns(d) => {
                 stats.dns_logs += 1;
+                dns.learn(d);
                 for det in detectors.iter_mut() {
                     det.on_dns(d, &ctx, out);
                 }
@@ -190,6 +235,7 @@ impl Engine {
         let Engine {
             config,
             flows,
+            dns,
             detectors,
             stats,
             clock,
@@ -199,7 +245,7 @@ impl Engine {
             home_nets: &config.home_nets,
             now: *clock,
         };
-        flows.advance(now, &mut |c| deliver(detectors, &ctx, stats, out, c));
+        flows.advance(now, &mut |c| deliver(detectors, dns, &ctx, stats, out, c));
     }
 
     /// End of input: emits every live flow and lets detectors report.
@@ -207,6 +253,7 @@ impl Engine {
         let Engine {
             config,
             flows,
+            dns,
             detectors,
             stats,
             clock,
@@ -216,7 +263,7 @@ impl Engine {
             home_nets: &config.home_nets,
             now: *clock,
         };
-        flows.flush_all(&mut |c| deliver(detectors, &ctx, stats, out, c));
+        flows.flush_all(&mut |c| deliver(detectors, dns, &ctx, stats, out, c));
         for det in detectors.iter_mut() {
             det.finish(&ctx, out);
         }

@@ -8,19 +8,28 @@
 //! record reaches each registered [`Detector`]. Products leave through an
 //! [`EngineOutput`].
 
+pub mod allow_list;
 pub mod community_id;
 pub mod conn_state;
 pub mod detectors;
+pub mod dns_cache;
 pub mod engine;
 pub mod firewall_conn;
 pub mod flow_table;
+pub mod lru;
+pub mod seen;
 
+pub use allow_list::{AllowList, AllowRule, DomainPattern};
 pub use community_id::CommunityId;
 pub use conn_state::{ConnTracker, EndpointState};
+pub use detectors::connwatch::{ConnVerdict, Connwatch, ConnwatchConfig, ConnwatchStats};
+pub use detectors::scan::{ScanConfig, ScanDetector, ScanMetrics};
 pub use detectors::{DetectContext, Detector};
+pub use dns_cache::{DnsCache, DnsCacheConfig, DnsCacheMetrics, NameLookup};
 pub use engine::{Engine, EngineConfig, EngineOutput, EngineStats};
 pub use firewall_conn::{FirewallVerdict, firewall_connection};
 pub use flow_table::{FlowConfig, FlowMetrics, FlowTable};
+pub use seen::{SeenEntry, SeenKey, SeenKind, SeenMemory};
 
 #[cfg(test)]
 mod test_packets;

@@ -167,5 +167,5 @@ fn firewall_lines_become_connections_and_logs_pass_through() {
         ),
         (2, 1, 1, 1, 1)
     );
-    assert!(e.detector_names().is_empty());
+    assert_eq!(e.detector_names(), ["connwatch", "scan"]);
 }

@@ -195,10 +195,14 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         version: 2,
         sql: V2,
     },
+    Migration {
+        version: 3,
+        sql: crate::seen::V3,
+    },
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The secondary indexes of `connections` (name, column), as version 1
 /// created them. A deferred-index bulk load drops and rebuilds exactly these.

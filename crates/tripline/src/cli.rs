@@ -30,6 +30,8 @@ pub enum Command {
     /// Show or check the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// List connections across the home boundary with their DNS names (what is not allowed).
+    Conns(ConnsArgs),
 }
 
 /// Options every command that reads inputs shares.
@@ -140,4 +142,39 @@ pub enum ConfigCommand {
     Default,
     /// Load the configuration (from --config or the search path), check it and print it as used.
     Check,
+    /// Convert a legacy iptraffic INI file (`[us]`, `[ignores]`) to tripline TOML on stdout.
+    ImportIptraffic {
+        /// The iptraffic configuration file.
+        file: PathBuf,
+    },
+}
+
+/// Output format of `conns`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ConnsFormat {
+    /// Aligned text, one connection per line, counts at the end.
+    Text,
+    /// Comma-separated values with a header line.
+    Csv,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `tripline conns`
+#[derive(Debug, Args)]
+pub struct ConnsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Also list allowed connections.
+    #[arg(long)]
+    pub all: bool,
+
+    /// Aggregate by destination name (or address when direct): first/last seen and totals.
+    #[arg(long)]
+    pub group: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ConnsFormat::Text)]
+    pub format: ConnsFormat,
 }

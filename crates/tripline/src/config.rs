@@ -22,6 +22,10 @@ pub struct Config {
     pub input: InputSection,
     /// Flow table sizing and timeouts.
     pub flow: FlowSection,
+    /// Connection naming (DNS), the allow list and blocked names.
+    pub connwatch: ConnwatchSection,
+    /// The scan detector.
+    pub scan: ScanSection,
 }
 
 impl Default for Config {
@@ -34,7 +38,100 @@ impl Default for Config {
             store: StoreSection::default(),
             input: InputSection::default(),
             flow: FlowSection::default(),
+            connwatch: ConnwatchSection::default(),
+            scan: ScanSection::default(),
         }
+    }
+}
+
+/// `[scan]`: port scans, sweeps and danger levels (psad-compatible defaults).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScanSection {
+    /// Run the scan detector. Default true.
+    pub enabled: bool,
+    /// Seconds of silence after which a source starts afresh (psad
+    /// SCAN_TIMEOUT). Default 3600.
+    pub scan_timeout: u64,
+    /// Distinct TCP+UDP ports on one host that make a port scan. Default 5.
+    pub min_ports: u32,
+    /// Distinct IP protocols on one host that make a protocol scan. Default 5.
+    pub min_protocols: u32,
+    /// Hosts probed on the same port that make a sweep (2 to 8). Default 3.
+    pub sweep_min_hosts: usize,
+    /// ...within this many seconds. Default 2.
+    pub sweep_window: f64,
+    /// Report bare-ACK probes (psad ignores them by default). Default false.
+    pub detect_ack: bool,
+    /// Packets for danger levels 1-5. Default psad's 5, 15, 150, 1500, 10000.
+    pub danger_packets: [u64; 5],
+    /// Hosts hit for danger levels 1-5. Default 10, 20, 50, 100, 500.
+    pub danger_hosts: [u64; 5],
+    /// psad's auto_dl: address or prefix = fixed level (0 ignores the source).
+    pub auto_dl: std::collections::BTreeMap<String, u8>,
+    /// Most sources tracked (least recently seen evicted). Default 500000.
+    pub max_sources: usize,
+    /// Memory budget of scan state in MiB. Default 256.
+    pub max_memory_mib: usize,
+}
+
+impl Default for ScanSection {
+    fn default() -> Self {
+        let d = tripline_detect::ScanConfig::default();
+        ScanSection {
+            enabled: d.enabled,
+            scan_timeout: d.scan_timeout.as_secs(),
+            min_ports: d.min_ports,
+            min_protocols: d.min_protocols,
+            sweep_min_hosts: d.sweep_min_hosts,
+            sweep_window: d.sweep_window.as_secs_f64(),
+            detect_ack: d.detect_ack,
+            danger_packets: d.danger.packets,
+            danger_hosts: d.danger.hosts,
+            auto_dl: Default::default(),
+            max_sources: d.max_sources,
+            max_memory_mib: d.max_memory >> 20,
+        }
+    }
+}
+
+impl ScanSection {
+    /// The `auto_dl` entries, parsed.
+    pub fn auto_dl(&self) -> Result<Vec<tripline_detect::detectors::scan::danger::DangerOverride>> {
+        self.auto_dl
+            .iter()
+            .map(|(k, level)| {
+                if *level > 5 {
+                    bail!("scan.auto_dl: level of {k} must be 0 to 5");
+                }
+                let prefix: Cidr = k.parse().with_context(|| format!("scan.auto_dl: {k}"))?;
+                Ok(tripline_detect::detectors::scan::danger::DangerOverride {
+                    prefix,
+                    level: *level,
+                })
+            })
+            .collect()
+    }
+
+    fn validate(&self) -> Result<()> {
+        self.auto_dl()?;
+        if self.scan_timeout == 0 || self.max_sources == 0 || self.max_memory_mib == 0 {
+            bail!("scan.scan_timeout, scan.max_sources and scan.max_memory_mib must be at least 1");
+        }
+        if !(2..=8).contains(&self.sweep_min_hosts) {
+            bail!("scan.sweep_min_hosts must be 2 to 8");
+        }
+        if !(self.sweep_window.is_finite() && self.sweep_window > 0.0) {
+            bail!("scan.sweep_window must be a positive number of seconds");
+        }
+        let t = tripline_detect::detectors::scan::danger::DangerThresholds {
+            packets: self.danger_packets,
+            hosts: self.danger_hosts,
+        };
+        if !t.is_valid() {
+            bail!("scan.danger_packets and scan.danger_hosts must not decrease");
+        }
+        Ok(())
     }
 }
 
@@ -86,6 +183,71 @@ impl Default for FlowSection {
             icmp_idle_timeout: 30,
             active_timeout: 3600,
         }
+    }
+}
+
+/// `[connwatch]`: every connection across the home boundary with its DNS
+/// name, judged against the allow list (`[[connwatch.allow]]` tables).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConnwatchSection {
+    /// Run the connwatch detector. Default true.
+    pub enabled: bool,
+    /// Seconds an answer without a TTL (dnsmasq logs) names connections. Default 300.
+    pub dns_ttl: u64,
+    /// Seconds past its TTL an answer still names a connection. Default 2.
+    pub dns_grace: u64,
+    /// Name a connection from another client's lookup when its own client
+    /// made none (dual-stack hosts, DNS proxies). Default true.
+    pub dns_any_client: bool,
+    /// Most (client, address) DNS histories kept. Default 262144.
+    pub dns_max_pairs: usize,
+    /// Most address DNS histories (any client) kept. Default 131072.
+    pub dns_max_addresses: usize,
+    /// Names reported as blocked: exact, `*.example.com` or `*`.
+    pub blocked: Vec<tripline_detect::DomainPattern>,
+    /// Blocked lookups of one name by one device that count as "keeps trying". Default 5.
+    pub blocked_repeat: u32,
+    /// ... within this many seconds. Default 300.
+    pub blocked_window: u64,
+    /// Most (device, destination, port, protocol) combinations remembered. Default 262144.
+    pub max_seen: usize,
+    /// The allow rules, checked in order.
+    pub allow: Vec<tripline_detect::AllowRule>,
+}
+
+impl Default for ConnwatchSection {
+    fn default() -> Self {
+        let d = tripline_detect::ConnwatchConfig::default();
+        let dns = tripline_detect::DnsCacheConfig::default();
+        ConnwatchSection {
+            enabled: d.enabled,
+            dns_ttl: dns.default_ttl.as_secs(),
+            dns_grace: dns.grace.as_secs(),
+            dns_any_client: dns.any_client_fallback,
+            dns_max_pairs: dns.max_pairs,
+            dns_max_addresses: dns.max_addresses,
+            blocked: d.blocked_names,
+            blocked_repeat: d.blocked_repeat,
+            blocked_window: d.blocked_window.as_secs(),
+            max_seen: d.max_seen,
+            allow: Vec::new(),
+        }
+    }
+}
+
+impl ConnwatchSection {
+    fn validate(&self) -> Result<()> {
+        if self.dns_ttl == 0 || self.blocked_window == 0 {
+            bail!("connwatch.dns_ttl and connwatch.blocked_window must be at least 1 second");
+        }
+        if self.dns_max_pairs == 0 || self.dns_max_addresses == 0 || self.max_seen == 0 {
+            bail!("connwatch.dns_max_pairs, dns_max_addresses and max_seen must be at least 1");
+        }
+        if !(1..=1024).contains(&self.blocked_repeat) {
+            bail!("connwatch.blocked_repeat must be 1 to 1024");
+        }
+        Ok(())
     }
 }
 
@@ -152,6 +314,8 @@ impl Config {
             }
         }
         self.tz()?;
+        self.connwatch.validate()?;
+        self.scan.validate()?;
         Ok(())
     }
 }
@@ -197,6 +361,33 @@ tcp_idle_timeout = 300
 udp_idle_timeout = 60
 icmp_idle_timeout = 30
 active_timeout = 3600
+
+[connwatch]
+enabled = true
+# DNS answers without a TTL (dnsmasq logs) name connections for this long.
+dns_ttl = 300
+# Seconds past its TTL an answer still names a connection.
+dns_grace = 2
+# Name a connection from another client's lookup when its own made none.
+dns_any_client = true
+dns_max_pairs = 262144
+dns_max_addresses = 131072
+# Names reported as blocked (exact, "*.example.com" or "*").
+blocked = []
+# A device looking up a blocked name this often within the window is reported.
+blocked_repeat = 5
+blocked_window = 300
+max_seen = 262144
+# Allow rules: what is fine and not reported. Every field is optional.
+# [[connwatch.allow]]
+# ours = "192.168.1.0/24"    # our address or prefix
+# our_port = 0               # 0 or absent: any (ICMP: the type)
+# theirs = "2001:db8::/32"   # their address or prefix
+# their_port = 443
+# domain = "*.example.com"   # exact, "*.suffix" or "*"
+# proto = "tcp"              # tcp, udp, icmp or any
+# direction = "out"          # in, out or any
+# note = "why"
 "#;
 
 #[cfg(test)]

@@ -29,6 +29,9 @@ pub trait Outputs {
     fn auth(&mut self, _a: &AuthLog) {}
     /// An alert.
     fn alert(&mut self, _a: &Alert) {}
+    /// connwatch's verdict on a connection (name, allowed, blocked), just
+    /// before the connection itself.
+    fn connection_verdict(&mut self, _c: &Connection, _v: &tripline_detect::ConnVerdict<'_>) {}
     /// A damaged piece of input.
     fn input_error(&mut self, _e: &InputError) {}
     /// The first failure of an output (a full disk, a broken store); the run stops.
@@ -49,6 +52,57 @@ pub fn engine_config(cfg: &Config) -> EngineConfig {
             active_timeout: Duration::from_secs(cfg.flow.active_timeout),
             ..FlowConfig::default()
         },
+        scan: scan_config(cfg),
+        dns: dns_cache_config(cfg),
+        connwatch: connwatch_config(cfg),
+    }
+}
+
+/// The DNS name cache settings from `[connwatch]`.
+pub fn dns_cache_config(cfg: &Config) -> tripline_detect::DnsCacheConfig {
+    let c = &cfg.connwatch;
+    tripline_detect::DnsCacheConfig {
+        default_ttl: Duration::from_secs(c.dns_ttl),
+        grace: Duration::from_secs(c.dns_grace),
+        max_pairs: c.dns_max_pairs,
+        max_addresses: c.dns_max_addresses,
+        any_client_fallback: c.dns_any_client,
+    }
+}
+
+/// The connwatch detector's settings from `[connwatch]`.
+pub fn connwatch_config(cfg: &Config) -> tripline_detect::ConnwatchConfig {
+    let c = &cfg.connwatch;
+    tripline_detect::ConnwatchConfig {
+        enabled: c.enabled,
+        allow: tripline_detect::AllowList::new(c.allow.clone()),
+        blocked_names: c.blocked.clone(),
+        blocked_repeat: c.blocked_repeat,
+        blocked_window: Duration::from_secs(c.blocked_window),
+        max_seen: c.max_seen,
+        ..Default::default()
+    }
+}
+
+/// The scan detector's settings from `[scan]` (validated on load).
+pub fn scan_config(cfg: &Config) -> tripline_detect::ScanConfig {
+    let s = &cfg.scan;
+    tripline_detect::ScanConfig {
+        enabled: s.enabled,
+        scan_timeout: Duration::from_secs(s.scan_timeout),
+        min_ports: s.min_ports,
+        min_protocols: s.min_protocols,
+        sweep_min_hosts: s.sweep_min_hosts,
+        sweep_window: Duration::from_secs_f64(s.sweep_window),
+        detect_ack: s.detect_ack,
+        danger: tripline_detect::detectors::scan::danger::DangerThresholds {
+            packets: s.danger_packets,
+            hosts: s.danger_hosts,
+        },
+        auto_dl: s.auto_dl().unwrap_or_default(),
+        max_sources: s.max_sources,
+        max_memory: s.max_memory_mib << 20,
+        ..tripline_detect::ScanConfig::default()
     }
 }
 
@@ -94,6 +148,11 @@ impl Run {
             progress,
             stop: None,
         }
+    }
+
+    /// The engine (to load and save detector memory around the run).
+    pub fn engine_mut(&mut self) -> &mut Engine {
+        &mut self.engine
     }
 
     /// Makes sources stop early when `flag` becomes true (Ctrl-C).
@@ -221,6 +280,9 @@ impl EngineOutput for EngineBridge<'_, '_> {
     fn alert(&mut self, a: Alert) {
         self.summary.alerts += 1;
         self.out.alert(&a);
+    }
+    fn connection_verdict(&mut self, c: &Connection, v: &tripline_detect::ConnVerdict<'_>) {
+        self.out.connection_verdict(c, v);
     }
 }
 

@@ -5,7 +5,12 @@
 //! bounded state. Adding a detector means one new file, one line in
 //! [`registry`] and its configuration section.
 
+pub mod connwatch;
+pub mod scan;
+
+use crate::dns_cache::NameLookup;
 use crate::engine::{EngineConfig, EngineOutput};
+use std::any::Any;
 use tripline_core::{Connection, DnsLog, HomeNets, Record, Timestamp};
 
 /// What a detector may consult besides the record itself.
@@ -35,6 +40,25 @@ pub trait Detector {
     ) {
     }
 
+    /// Every connection record with the DNS name the engine's cache gives
+    /// it (direct unless a home address originated it). The engine calls
+    /// this, not [`Detector::on_connection`]; by default it forwards there.
+    fn on_named_connection(
+        &mut self,
+        conn: &Connection,
+        _names: &NameLookup<'_>,
+        ctx: &DetectContext<'_>,
+        out: &mut dyn EngineOutput,
+    ) {
+        self.on_connection(conn, ctx, out);
+    }
+
+    /// The detector as `Any`, for the few that expose state to the engine's
+    /// owner (connwatch's "seen" memory); `None` by default.
+    fn as_any_mut(&mut self) -> Option<&mut dyn Any> {
+        None
+    }
+
     /// Every DNS event, from a DNS log or parsed from a DNS packet.
     fn on_dns(&mut self, _dns: &DnsLog, _ctx: &DetectContext<'_>, _out: &mut dyn EngineOutput) {}
 
@@ -45,6 +69,15 @@ pub trait Detector {
 /// The detectors enabled by `config`, in a fixed order (so alerts come out
 /// in the same order on every run). None are built in yet: the scan,
 /// tripwire and connwatch detectors register here when they land.
-pub fn registry(_config: &EngineConfig) -> Vec<Box<dyn Detector>> {
-    Vec::new()
+pub fn registry(config: &EngineConfig) -> Vec<Box<dyn Detector>> {
+    let mut v: Vec<Box<dyn Detector>> = Vec::new();
+    if config.connwatch.enabled {
+        v.push(Box::new(connwatch::Connwatch::new(
+            config.connwatch.clone(),
+        )));
+    }
+    if config.scan.enabled {
+        v.push(Box::new(scan::ScanDetector::new(config.scan.clone())));
+    }
+    v
 }

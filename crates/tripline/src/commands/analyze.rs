@@ -86,6 +86,10 @@ pub fn run(explicit_cfg: Option<&Path>, args: AnalyzeArgs) -> Result<ExitCode> {
         Progress::new(total, args.quiet),
     );
     run.stop_on(interrupt::flag());
+    // connwatch reports only what the store has not seen before.
+    if let Some(store) = &store {
+        super::conns::load_seen(run.engine_mut(), store)?;
+    }
     let started = std::time::Instant::now();
     let mut last_input: Option<InputId> = None;
 
@@ -202,6 +206,9 @@ pub fn run(explicit_cfg: Option<&Path>, args: AnalyzeArgs) -> Result<ExitCode> {
     let mut out = AnalyzeOutputs::new(store.as_mut(), last_input, eve.as_mut());
     run.finish(&mut out)?;
     out.finish()?;
+    if let Some(store) = store.as_mut() {
+        super::conns::save_seen(run.engine_mut(), store)?;
+    }
     if let Some(eve) = eve.as_mut() {
         eve.flush().context("writing EVE output")?;
     }

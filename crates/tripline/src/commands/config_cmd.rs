@@ -9,6 +9,7 @@ use std::process::ExitCode;
 pub fn run(explicit: Option<&Path>, cmd: ConfigCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         ConfigCommand::Default => print!("{DEFAULT_CONFIG_TOML}"),
+        ConfigCommand::ImportIptraffic { file } => return super::config_import::run(&file),
         ConfigCommand::Check => {
             let (cfg, path) = Config::load(explicit)?;
             match path {

@@ -2,6 +2,8 @@
 
 mod analyze;
 mod config_cmd;
+mod config_import;
+mod conns;
 mod reduce;
 
 use crate::cli::{Cli, Command};
@@ -13,5 +15,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Analyze(args) => analyze::run(cli.config.as_deref(), args),
         Command::Reduce(args) => reduce::run(cli.config.as_deref(), args),
         Command::Config(cmd) => config_cmd::run(cli.config.as_deref(), cmd),
+        Command::Conns(args) => conns::run(cli.config.as_deref(), args),
     }
 }
