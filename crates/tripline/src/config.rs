@@ -362,6 +362,29 @@ udp_idle_timeout = 60
 icmp_idle_timeout = 30
 active_timeout = 3600
 
+[scan]
+enabled = true
+# Seconds of silence after which a source starts afresh (psad SCAN_TIMEOUT).
+scan_timeout = 3600
+# Distinct ports on one host that make a port scan; IP protocols for a protocol scan.
+min_ports = 5
+min_protocols = 5
+# Hosts probed on one port within sweep_window seconds that make a sweep.
+sweep_min_hosts = 3
+sweep_window = 2.0
+# Report bare-ACK probes (off like psad: conntrack artefacts look the same).
+detect_ack = false
+# Danger levels 1-5 by packets and by hosts hit (psad's defaults).
+danger_packets = [5, 15, 150, 1500, 10000]
+danger_hosts = [10, 20, 50, 100, 500]
+# Most sources tracked and the memory budget of scan state (MiB).
+max_sources = 500000
+max_memory_mib = 256
+# psad's auto_dl: a fixed danger level per address or prefix (0 = ignore).
+# [scan.auto_dl]
+# "192.0.2.10" = 0
+# "198.51.100.0/24" = 5
+
 [connwatch]
 enabled = true
 # DNS answers without a TTL (dnsmasq logs) name connections for this long.
@@ -401,6 +424,12 @@ mod tests {
         assert_eq!(parsed.home_net, d.home_net);
         assert_eq!(parsed.flow.max_flows, d.flow.max_flows);
         assert_eq!(parsed.flow.udp_idle_timeout, d.flow.udp_idle_timeout);
+        assert_eq!(parsed.scan.danger_packets, d.scan.danger_packets);
+        assert_eq!(parsed.scan.danger_hosts, d.scan.danger_hosts);
+        assert_eq!(parsed.scan.max_sources, d.scan.max_sources);
+        assert_eq!(parsed.scan.max_memory_mib, d.scan.max_memory_mib);
+        assert_eq!(parsed.scan.sweep_window, d.scan.sweep_window);
+        assert_eq!(parsed.scan.scan_timeout, d.scan.scan_timeout);
     }
 
     #[test]

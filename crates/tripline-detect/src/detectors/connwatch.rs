@@ -20,7 +20,7 @@
 //! | sid | severity | when |
 //! |---|---|---|
 //! | 1 | low | a home device called a destination not allowed and not seen before |
-//! | 2 | medium | an outside address called a home device, not allowed, first time for that (caller, port) |
+//! | 2 | medium | an outside address reached a home device (the firewall let it in, or the device answered), not allowed, first time for that (caller, port) |
 //! | 3 | low | a home device connected to an address that a blocked name resolved to (first time) |
 //! | 4 | medium | a home device looked up blocked names [`ConnwatchConfig::blocked_repeat`] times within [`ConnwatchConfig::blocked_window`] (once per device and name until the window passes quietly) |
 //! | 5 | low | a home device looked up a blocked name (first time per device and name) |
@@ -34,6 +34,7 @@ use crate::detectors::{DetectContext, Detector};
 use crate::dns_cache::DnsCache;
 use crate::dns_cache::NameLookup;
 use crate::engine::EngineOutput;
+use crate::firewall_conn::{FirewallVerdict, classify_prefix};
 use crate::lru::LruMap;
 use crate::seen::{Peer, SeenKey, SeenKind, SeenMemory};
 use serde_json::{Map, Value, json};
@@ -43,8 +44,25 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tripline_core::{
-    Alert, Connection, Direction, DnsEvent, DnsLog, Record, Severity, Timestamp, ip_proto,
+    Alert, ConnOrigin, Connection, Direction, DnsEvent, DnsLog, Record, Severity, Timestamp,
+    ip_proto,
 };
+
+/// True when an inbound connection reached the home host: the firewall let
+/// it through (a NEW line), or the host answered (a SYN-ACK for TCP, any
+/// reply otherwise). Attempts that were dropped, rejected or unanswered are
+/// listed but raise no connwatch alert: they are the scan and tripwire
+/// detectors' business, and a port scan would otherwise raise one alert per
+/// port.
+fn reached_in(c: &Connection) -> bool {
+    match &c.origin {
+        ConnOrigin::Firewall { prefix, .. } => {
+            classify_prefix(prefix) == Some(FirewallVerdict::New)
+        }
+        ConnOrigin::Capture if c.protocol == ip_proto::TCP => c.history.contains('h'),
+        ConnOrigin::Capture => c.resp_packets > 0,
+    }
+}
 
 /// Generator id of connwatch alerts.
 pub const GID: u32 = 9300;
@@ -136,6 +154,8 @@ pub struct ConnwatchStats {
     pub allowed: u64,
     /// ... reported (not allowed, or blocked).
     pub reported: u64,
+    /// Inbound attempts that never reached the home host (no alert).
+    pub unanswered_inbound: u64,
     /// ... with a DNS name.
     pub named: u64,
     /// Reported connections to blocked names.
@@ -456,7 +476,11 @@ impl Detector for Connwatch {
                 port: if outbound { their_port } else { our_port },
                 protocol: c.protocol,
             };
-            v.first_seen = self.seen.observe(&key, c.start);
+            if outbound || reached_in(c) {
+                v.first_seen = self.seen.observe(&key, c.start);
+            } else {
+                self.stats.unanswered_inbound += 1;
+            }
             if v.first_seen {
                 self.connection_alert(c, &v, out);
             }
