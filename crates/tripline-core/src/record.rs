@@ -60,6 +60,9 @@ impl Record<'_> {
 pub struct LinkInfo {
     /// pcapng interface index (0 for pcap files and live capture).
     pub interface: u32,
+    /// The `LINKTYPE_*` value of [`Packet::frame`] (1 Ethernet, 101 raw IP,
+    /// 113 Linux SLL, ...), as libpcap filters need it.
+    pub linktype: u32,
     /// Outermost 802.1Q VLAN id, if tagged.
     pub vlan: Option<u16>,
     /// Source MAC address, for Ethernet frames.
@@ -80,6 +83,10 @@ pub struct Packet<'a> {
     pub payload: &'a [u8],
     /// Length of the frame on the wire.
     pub wire_len: u32,
+    /// The captured bytes from the link layer on, as tcpdump filters and
+    /// payload printers see them. For a datagram reassembled from fragments
+    /// it is the whole IP datagram and `link.linktype` is raw IP (101).
+    pub frame: &'a [u8],
     /// Link-layer facts.
     pub link: LinkInfo,
 }

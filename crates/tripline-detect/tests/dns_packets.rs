@@ -171,6 +171,8 @@ fn engine_turns_dns_packets_into_dns_events_and_flows() {
             payload: &row.payload,
             wire_len: 42 + row.payload.len() as u32,
             link: LinkInfo::default(),
+            // Built from tshark's fields; no link-layer bytes.
+            frame: &[],
         };
         engine.process(&Record::Packet(packet), &mut out);
     }

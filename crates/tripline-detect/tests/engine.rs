@@ -63,6 +63,7 @@ fn packet<'a>(transport: Transport, protocol: u8, payload: &'a [u8]) -> Record<'
         },
         payload,
         wire_len: 54 + payload.len() as u32,
+        frame: &[],
         link: LinkInfo::default(),
     })
 }
@@ -167,5 +168,8 @@ fn firewall_lines_become_connections_and_logs_pass_through() {
         ),
         (2, 1, 1, 1, 1)
     );
-    assert_eq!(e.detector_names(), ["connwatch", "scan"]);
+    assert_eq!(
+        e.detector_names(),
+        ["connwatch", "scan", "tripwire", "bruteforce", "osfp"]
+    );
 }

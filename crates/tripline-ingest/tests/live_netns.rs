@@ -137,6 +137,7 @@ impl FrameDecoder for EtherDecoder {
             payload,
             wire_len,
             link,
+            frame,
         }));
         Ok(())
     }

@@ -265,13 +265,23 @@ pub(crate) fn migrate(
             version: m.version,
             source,
         };
-        let tx = conn.transaction().map_err(wrap)?;
+        // Another process (a second tripline started at the same moment)
+        // may be migrating too: take the write lock first, then look again.
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(wrap)?;
+        let now: i64 = tx
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(wrap)?;
+        if now >= m.version {
+            continue;
+        }
         tx.execute_batch(m.sql).map_err(wrap)?;
         tx.pragma_update(None, "user_version", m.version)
             .map_err(wrap)?;
         tx.commit().map_err(wrap)?;
     }
-    Ok(latest.max(found))
+    Ok(latest.max(user_version(conn, path)?))
 }
 
 #[cfg(test)]

@@ -453,3 +453,23 @@ fn deferred_index_bulk_load_rebuilds_indexes() {
     let _store = Store::open(&path).unwrap();
     assert_eq!(connection_indexes(&path), 5);
 }
+
+#[test]
+fn processes_opening_a_new_database_at_once_all_succeed() {
+    // Two tripline processes started together (say `trap` and `analyze
+    // --follow`) must not both try to create the schema.
+    for _round in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("race.db");
+        let handles: Vec<_> = (0..6)
+            .map(|_| {
+                let p = path.clone();
+                std::thread::spawn(move || Store::open(&p).map(|s| s.schema_version().unwrap()))
+            })
+            .collect();
+        for h in handles {
+            let version = h.join().unwrap().expect("concurrent open");
+            assert_eq!(version, tripline_store::SCHEMA_VERSION);
+        }
+    }
+}

@@ -44,19 +44,26 @@ unsafe extern "C" {
 }
 
 /// Waits until the store holds `n` connection rows (the follower commits
-/// after every poll).
-fn wait_for_rows(db: &str, n: u64) {
-    let deadline = Instant::now() + Duration::from_secs(20);
+/// after every poll). Fails with the child's stderr if it died meanwhile.
+fn wait_for_rows(db: &str, n: u64, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = 0;
     loop {
-        if let Ok(store) = Store::open(std::path::Path::new(db))
-            && store.counts(None).map(|c| c.connections).unwrap_or(0) >= n
-        {
-            return;
+        if let Ok(store) = Store::open(std::path::Path::new(db)) {
+            seen = store.counts(None).map(|c| c.connections).unwrap_or(seen);
+            if seen >= n {
+                return;
+            }
         }
-        assert!(
-            Instant::now() < deadline,
-            "store never reached {n} connections"
-        );
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                use std::io::Read;
+                let _ = e.read_to_string(&mut err);
+            }
+            panic!("follow exited ({status}) at {seen} of {n} rows: {err}");
+        }
+        assert!(Instant::now() < deadline, "store never reached {n} connections (has {seen})");
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -82,22 +89,22 @@ fn follows_through_rotation_and_resumes_without_loss_or_repeat() {
     let log = join(&dir, "kern.log");
 
     append(&log, &lines[..5]);
-    let child = spawn_follow(&db, &log);
-    wait_for_rows(&db, 5);
+    let mut child = spawn_follow(&db, &log);
+    wait_for_rows(&db, 5, &mut child);
     append(&log, &lines[5..10]);
-    wait_for_rows(&db, 10);
+    wait_for_rows(&db, 10, &mut child);
     // Rotate by rename; two lines still reach the old file after the rename.
     std::fs::rename(&log, format!("{log}.1")).unwrap();
     append(&format!("{log}.1"), &lines[10..12]);
     std::thread::sleep(Duration::from_millis(300));
     append(&log, &lines[12..15]);
-    wait_for_rows(&db, 15);
+    wait_for_rows(&db, 15, &mut child);
     stop(child);
 
     // While stopped: more lines, then a restart resumes at the checkpoint.
     append(&log, &lines[15..20]);
-    let child = spawn_follow(&db, &log);
-    wait_for_rows(&db, 20);
+    let mut child = spawn_follow(&db, &log);
+    wait_for_rows(&db, 20, &mut child);
     // copytruncate rotation.
     std::fs::copy(&log, format!("{log}.2")).unwrap();
     std::fs::OpenOptions::new()
@@ -107,7 +114,7 @@ fn follows_through_rotation_and_resumes_without_loss_or_repeat() {
         .unwrap();
     std::thread::sleep(Duration::from_millis(600));
     append(&log, &lines[20..25]);
-    wait_for_rows(&db, 25);
+    wait_for_rows(&db, 25, &mut child);
     std::thread::sleep(Duration::from_millis(600));
     stop(child);
 

@@ -93,7 +93,8 @@ pub struct DecodedFrame<'a> {
 /// Decodes a frame captured with link type `linktype` (a `LINKTYPE_*` value,
 /// see [`link::linktype`]).
 pub fn decode_frame(linktype: u32, frame: &[u8]) -> Result<DecodedFrame<'_>, FrameError> {
-    let (link, ip) = link::link_payload(linktype, frame).map_err(FrameError::Link)?;
+    let (mut link, ip) = link::link_payload(linktype, frame).map_err(FrameError::Link)?;
+    link.linktype = linktype;
     let (header, payload) = decode_ip(ip).map_err(FrameError::Ip)?;
     Ok(DecodedFrame {
         link,

@@ -11,6 +11,9 @@ use super::link::LinkError;
 use crate::source::{RecordSink, SourceStats};
 use tripline_core::{ErrorKind, InputError, LinkInfo, Location, Packet, Record, Timestamp};
 
+/// `LINKTYPE_RAW`: what a reassembled datagram's frame is.
+const RAW_IP: u32 = 101;
+
 /// Bytes between two `progress` calls.
 const PROGRESS_STEP: u64 = 1 << 20;
 /// Interfaces remembered for "unsupported link type" (reported once each).
@@ -108,6 +111,7 @@ impl FrameEmitter {
                     payload: decoded.payload,
                     wire_len,
                     link: decoded.link,
+                    frame,
                 };
                 sink.record(&Record::Packet(packet));
                 self.stats.records += 1;
@@ -140,12 +144,17 @@ impl FrameEmitter {
                     header.ip.fragmented = true;
                     header.ip.id = id; // IPv6 carries it in the fragment header, gone now
                     let wire_len = datagram.len() as u32;
+                    let link = LinkInfo {
+                        linktype: RAW_IP,
+                        ..link
+                    };
                     sink.record(&Record::Packet(Packet {
                         ts,
                         header,
                         payload,
                         wire_len,
                         link,
+                        frame: datagram,
                     }));
                     self.stats.records += 1;
                 }

@@ -5,7 +5,7 @@ use super::{FrameDecoder, FrameError};
 use crate::capture::decode::{FrameError as DecodeFrameError, decode_frame, decode_ip};
 use crate::capture::defrag::{DefragConfig, Defragmenter};
 use crate::capture::link::LinkError;
-use tripline_core::{ErrorKind, Packet, Record, Timestamp};
+use tripline_core::{ErrorKind, LinkInfo, Packet, Record, Timestamp};
 
 /// Decodes live frames into packet records, reassembling IP fragments
 /// (every fragment is emitted, plus the whole datagram once it completes).
@@ -72,12 +72,17 @@ impl FrameDecoder for PacketDecoder {
             payload: decoded.payload,
             wire_len,
             link: decoded.link,
+            frame,
         }));
         if !header.ip.fragmented {
             return Ok(());
         }
         let id = header.ip.id;
-        let link = decoded.link;
+        // The reassembled datagram's "frame" is the datagram itself: raw IP.
+        let link = LinkInfo {
+            linktype: 101,
+            ..decoded.link
+        };
         let mut result = Ok(());
         if let Some(datagram) = self.defrag.push(ts, decoded.ip) {
             match decode_ip(datagram) {
@@ -91,6 +96,7 @@ impl FrameDecoder for PacketDecoder {
                         payload,
                         wire_len,
                         link,
+                        frame: datagram,
                     }));
                 }
                 Err(e) => {
