@@ -48,6 +48,12 @@ pub struct EngineConfig {
     pub connwatch: ConnwatchConfig,
     /// The scan detector (thresholds, danger levels, state caps).
     pub scan: crate::detectors::scan::ScanConfig,
+    /// The tripwire detector (trap ports and hosts, per-source history).
+    pub tripwire: crate::detectors::tripwire::TripwireConfig,
+    /// The bruteforce detector (auth failure thresholds, state caps).
+    pub bruteforce: crate::detectors::bruteforce::BruteforceConfig,
+    /// The osfp detector (p0f database path, state caps).
+    pub osfp: crate::detectors::osfp::OsfpConfig,
 }
 
 /// Per-type counters.
@@ -158,6 +164,14 @@ impl Engine {
             .iter_mut()
             .filter_map(|d| d.as_any_mut())
             .find_map(|a| a.downcast_mut::<crate::detectors::scan::ScanDetector>())
+    }
+
+    /// The osfp detector (OS guesses per source), when enabled.
+    pub fn osfp_mut(&mut self) -> Option<&mut crate::detectors::osfp::OsfpDetector> {
+        self.detectors
+            .iter_mut()
+            .filter_map(|d| d.as_any_mut())
+            .find_map(|a| a.downcast_mut::<crate::detectors::osfp::OsfpDetector>())
     }
 
     /// The names of the running detectors, in order.

@@ -17,6 +17,7 @@ pub mod engine;
 pub mod firewall_conn;
 pub mod flow_table;
 pub mod lru;
+pub mod osfp;
 pub mod seen;
 
 pub use allow_list::{AllowList, AllowRule, DomainPattern};

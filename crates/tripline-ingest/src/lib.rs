@@ -15,6 +15,7 @@ pub mod live;
 pub mod logs;
 pub mod open;
 pub mod source;
+pub mod trap;
 
 pub use source::{Format, RecordSink, Source, SourceStats};
 

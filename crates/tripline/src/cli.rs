@@ -32,6 +32,73 @@ pub enum Command {
     Config(ConfigCommand),
     /// List connections across the home boundary with their DNS names (what is not allowed).
     Conns(ConnsArgs),
+    /// Walk through the destinations not yet allowed, most frequent first, and allow or deny each.
+    Triage(TriageArgs),
+    /// Add allow rules to the configuration (`[[connwatch.allow]]`), for scripts.
+    Allow(AllowArgs),
+    /// Add names or addresses to the block list (`[connwatch] blocked`, `blocked_addresses`).
+    Deny(DenyArgs),
+    /// Export the block list for dnsmasq, a hosts file or nftables.
+    #[command(subcommand)]
+    Blocklist(BlocklistCommand),
+    /// Listen on trap ports (TCP and UDP): every contact is recorded and alerted.
+    Trap(TrapArgs),
+    /// Check or list Suricata/Snort rule files.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+/// `tripline rules ...`
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Load rule files and print the summary: read, loaded, disabled, skipped by reason,
+    /// errors with file:line. Exits with status 1 on syntax errors.
+    Check {
+        /// Rule files (classification.config is taken from the first file's folder when present).
+        #[arg(value_name = "FILE", required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// List the loaded rules: sid, rev, action, protocol, msg and the fast pattern chosen.
+    List {
+        /// Rule files.
+        #[arg(value_name = "FILE", required = true)]
+        files: Vec<PathBuf>,
+        /// Show only this signature id.
+        #[arg(long, value_name = "N")]
+        sid: Option<u32>,
+    },
+}
+
+/// Options of `tripline trap`.
+#[derive(Debug, Args, Clone)]
+pub struct TrapArgs {
+    /// Trap ports: `23,2323/tcp,161/udp` (a bare number is TCP).
+    #[arg(long, value_name = "PORTS")]
+    pub ports: String,
+
+    /// Address to listen on (default 0.0.0.0).
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<std::net::IpAddr>,
+
+    /// Store path (default from the configuration, else the standard location).
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+
+    /// Do not write to the store.
+    #[arg(long)]
+    pub no_store: bool,
+
+    /// Most TCP connections open at once (default 64).
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+
+    /// Most TCP connections open at once from one address (default 4).
+    #[arg(long, value_name = "N")]
+    pub max_per_source: Option<usize>,
+
+    /// How long to wait for a connection's first bytes, in milliseconds (default 2000).
+    #[arg(long, value_name = "MS")]
+    pub read_timeout_ms: Option<u64>,
 }
 
 /// Options every command that reads inputs shares.
@@ -177,4 +244,111 @@ pub struct ConnsArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ConnsFormat::Text)]
     pub format: ConnsFormat,
+}
+
+/// `tripline triage`
+#[derive(Debug, Args)]
+pub struct TriageArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Read the destinations from the store's connwatch memory (what `analyze` saw) instead of inputs.
+    #[arg(long)]
+    pub from_store: bool,
+
+    /// SQLite database for --from-store (default: [store] path, else $XDG_DATA_HOME/tripline/tripline.db).
+    #[arg(long, value_name = "PATH", requires = "from_store")]
+    pub db: Option<PathBuf>,
+
+    /// Ask about at most this many destinations.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+}
+
+/// Protocol of an allow rule.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum AllowProto {
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
+    /// ICMP and ICMPv6 (the port is the ICMP type).
+    Icmp,
+    /// Any protocol.
+    Any,
+}
+
+/// Direction of an allow rule.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum AllowDirection {
+    /// They called us.
+    In,
+    /// We called them.
+    Out,
+    /// Both ways.
+    Any,
+}
+
+/// `tripline allow`
+#[derive(Debug, Args)]
+pub struct AllowArgs {
+    /// Only for this home device (address or prefix; default: every device).
+    #[arg(long, value_name = "ADDR|PREFIX")]
+    pub device: Option<String>,
+
+    /// Only this service port: theirs when we call, ours with `--direction in` (ICMP: the type).
+    #[arg(long, value_name = "N")]
+    pub port: Option<u16>,
+
+    /// Only this protocol.
+    #[arg(long, value_enum, default_value_t = AllowProto::Any)]
+    pub proto: AllowProto,
+
+    /// Only this direction.
+    #[arg(long, value_enum, default_value_t = AllowDirection::Any)]
+    pub direction: AllowDirection,
+
+    /// Why this is fine (kept as the rule's `note`).
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
+
+    /// What is allowed: a name, `*.example.com` (the domain and every name under it), `*`, or their address or prefix.
+    #[arg(value_name = "NAME-or-ADDR-or-*.domain", required = true)]
+    pub targets: Vec<String>,
+}
+
+/// `tripline deny`
+#[derive(Debug, Args)]
+pub struct DenyArgs {
+    /// What is blocked: a name, `*.example.com`, or an address or prefix.
+    #[arg(value_name = "NAME-or-ADDR", required = true)]
+    pub targets: Vec<String>,
+}
+
+/// Output format of `blocklist export`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum BlocklistFormat {
+    /// dnsmasq `address=/name/` lines (the blocked names).
+    Dnsmasq,
+    /// A hosts file: `0.0.0.0 name` and `:: name` (the blocked names).
+    Hosts,
+    /// An nftables script with IPv4 and IPv6 sets in table `inet tripline` (the blocked addresses).
+    Nft,
+}
+
+/// `tripline blocklist ...`
+#[derive(Debug, Subcommand)]
+pub enum BlocklistCommand {
+    /// Write the block list in a format dnsmasq, the hosts file or nftables enforce.
+    Export {
+        /// The format.
+        #[arg(long, value_enum)]
+        format: BlocklistFormat,
+        /// dnsmasq: answer 0.0.0.0 and :: instead of NXDOMAIN.
+        #[arg(long)]
+        sinkhole: bool,
+        /// Output file (default: standard output).
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
 }

@@ -26,6 +26,35 @@ pub struct Config {
     pub connwatch: ConnwatchSection,
     /// The scan detector.
     pub scan: ScanSection,
+    /// Passive OS fingerprinting (p0f signatures).
+    pub osfp: OsfpSection,
+}
+
+/// `[osfp]`: passive OS fingerprinting with p0f v3 signatures.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OsfpSection {
+    /// Run the osfp detector. Default true (inert, with one warning, when
+    /// the database is missing).
+    pub enabled: bool,
+    /// The p0f v3 `p0f.fp`. Default `/etc/p0f/p0f.fp` (Debian's p0f).
+    pub database: Option<std::path::PathBuf>,
+    /// Most sources whose OS guess is kept. Default 65536.
+    pub max_sources: usize,
+    /// A low-severity alert when a source's OS guess is new or changes. Default false.
+    pub alert_new_label: bool,
+}
+
+impl Default for OsfpSection {
+    fn default() -> Self {
+        let d = tripline_detect::detectors::osfp::OsfpConfig::default();
+        OsfpSection {
+            enabled: d.enabled,
+            database: d.database,
+            max_sources: d.max_sources,
+            alert_new_label: d.alert_new_label,
+        }
+    }
 }
 
 impl Default for Config {
@@ -40,6 +69,7 @@ impl Default for Config {
             flow: FlowSection::default(),
             connwatch: ConnwatchSection::default(),
             scan: ScanSection::default(),
+            osfp: OsfpSection::default(),
         }
     }
 }
@@ -206,6 +236,9 @@ pub struct ConnwatchSection {
     pub dns_max_addresses: usize,
     /// Names reported as blocked: exact, `*.example.com` or `*`.
     pub blocked: Vec<tripline_detect::DomainPattern>,
+    /// Addresses or prefixes denied (`tripline deny ADDR`), exported as an
+    /// nftables set by `tripline blocklist export --format nft`.
+    pub blocked_addresses: Vec<Cidr>,
     /// Blocked lookups of one name by one device that count as "keeps trying". Default 5.
     pub blocked_repeat: u32,
     /// ... within this many seconds. Default 300.
@@ -228,6 +261,7 @@ impl Default for ConnwatchSection {
             dns_max_pairs: dns.max_pairs,
             dns_max_addresses: dns.max_addresses,
             blocked: d.blocked_names,
+            blocked_addresses: Vec::new(),
             blocked_repeat: d.blocked_repeat,
             blocked_window: d.blocked_window.as_secs(),
             max_seen: d.max_seen,
@@ -397,6 +431,8 @@ dns_max_pairs = 262144
 dns_max_addresses = 131072
 # Names reported as blocked (exact, "*.example.com" or "*").
 blocked = []
+# Addresses or prefixes denied (exported with `tripline blocklist export --format nft`).
+blocked_addresses = []
 # A device looking up a blocked name this often within the window is reported.
 blocked_repeat = 5
 blocked_window = 300
@@ -411,6 +447,15 @@ max_seen = 262144
 # proto = "tcp"              # tcp, udp, icmp or any
 # direction = "out"          # in, out or any
 # note = "why"
+
+[osfp]
+enabled = true
+# p0f v3 signatures; Debian's p0f package installs /etc/p0f/p0f.fp (the default).
+# database = "/etc/p0f/p0f.fp"
+# Most sources whose OS guess is kept (least recently seen evicted).
+max_sources = 65536
+# A low-severity alert when a source's OS guess is new or changes label.
+alert_new_label = false
 "#;
 
 #[cfg(test)]

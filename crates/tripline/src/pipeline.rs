@@ -55,6 +55,21 @@ pub fn engine_config(cfg: &Config) -> EngineConfig {
         scan: scan_config(cfg),
         dns: dns_cache_config(cfg),
         connwatch: connwatch_config(cfg),
+        osfp: osfp_config(cfg),
+        // No `[tripwire]`/`[bruteforce]` sections yet: built-in defaults.
+        tripwire: Default::default(),
+        bruteforce: Default::default(),
+    }
+}
+
+/// The osfp detector's settings from `[osfp]`.
+pub fn osfp_config(cfg: &Config) -> tripline_detect::detectors::osfp::OsfpConfig {
+    tripline_detect::detectors::osfp::OsfpConfig {
+        enabled: cfg.osfp.enabled,
+        database: cfg.osfp.database.clone(),
+        max_sources: cfg.osfp.max_sources.max(1),
+        alert_new_label: cfg.osfp.alert_new_label,
+        ..Default::default()
     }
 }
 
@@ -142,8 +157,16 @@ pub struct Run {
 impl Run {
     /// A run with a fresh engine.
     pub fn new(cfg: EngineConfig, progress: Progress) -> Run {
+        let mut engine = Engine::new(cfg);
+        if let Some(p) = engine.osfp_mut().and_then(|d| d.load_problem()) {
+            tracing::warn!(
+                "osfp: no p0f database at {}: {}; OS fingerprinting is off (set [osfp] database)",
+                p.path.display(),
+                p.message
+            );
+        }
         Run {
-            engine: Engine::new(cfg),
+            engine,
             summary: Summary::default(),
             progress,
             stop: None,

@@ -63,7 +63,10 @@ fn wait_for_rows(db: &str, n: u64, child: &mut Child) {
             }
             panic!("follow exited ({status}) at {seen} of {n} rows: {err}");
         }
-        assert!(Instant::now() < deadline, "store never reached {n} connections (has {seen})");
+        assert!(
+            Instant::now() < deadline,
+            "store never reached {n} connections (has {seen})"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }

@@ -52,12 +52,12 @@ fn conn(
         dst: ip(dst),
         dport,
         protocol: proto,
-        orig_packets: 1,
-        orig_bytes: 60,
-        resp_packets: 0,
-        resp_bytes: 0,
-        state: ConnState::S0,
-        history: "S".into(),
+        orig_packets: 4,
+        orig_bytes: 240,
+        resp_packets: 3,
+        resp_bytes: 180,
+        state: ConnState::SF,
+        history: "ShADadFf".into(),
         community_id: "1:x".into(),
         direction: home.direction(ip(src), ip(dst)),
         origin: ConnOrigin::Capture,
@@ -303,4 +303,59 @@ fn icmp_ports_are_the_type_and_inbound_has_no_name() {
     r.conn(conn("fd99:2::2", 44153, "fd99:1::2", 80, 6, 3, &home));
     assert_eq!(r.out.alerts.len(), 2);
     assert_eq!(r.out.alerts[1].details["ours"], "fd99:1::2");
+}
+
+/// An inbound attempt the home host never answered (a scanned closed port).
+fn unanswered(c: Connection) -> Connection {
+    Connection {
+        orig_packets: 1,
+        orig_bytes: 60,
+        resp_packets: 0,
+        resp_bytes: 0,
+        state: ConnState::S0,
+        history: "S".into(),
+        ..c
+    }
+}
+
+#[test]
+fn inbound_attempts_that_never_got_in_are_listed_but_raise_no_alert() {
+    let mut r = Rig::new(ConnwatchConfig::default());
+    let home = r.home.clone();
+    // A scan of closed ports: SYN, nothing back.
+    for port in 1..=50 {
+        r.conn(unanswered(conn(
+            "10.99.2.66",
+            40000,
+            "10.99.1.3",
+            port,
+            6,
+            1,
+            &home,
+        )));
+    }
+    // A firewall DROP line is an attempt too; a NEW line got in.
+    let mut dropped = unanswered(conn("10.99.2.2", 43205, "10.99.1.2", 445, 6, 2, &home));
+    dropped.origin = ConnOrigin::Firewall {
+        prefix: "DROP".into(),
+        in_iface: "gw-ext".into(),
+        out_iface: "br-lan".into(),
+    };
+    r.conn(dropped.clone());
+    assert_eq!(r.out.verdicts.len(), 51, "every attempt is still listed");
+    assert!(
+        r.out.alerts.is_empty(),
+        "no alert for attempts: {:?}",
+        r.out.alerts.len()
+    );
+    let mut accepted = dropped;
+    accepted.origin = ConnOrigin::Firewall {
+        prefix: "NEW".into(),
+        in_iface: "gw-ext".into(),
+        out_iface: "br-lan".into(),
+    };
+    r.conn(accepted);
+    // The answered one alerts, once.
+    r.conn(conn("10.99.2.66", 40001, "10.99.1.3", 80, 6, 3, &home));
+    assert_eq!(r.out.alerts.len(), 2);
 }

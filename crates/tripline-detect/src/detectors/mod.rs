@@ -5,8 +5,11 @@
 //! bounded state. Adding a detector means one new file, one line in
 //! [`registry`] and its configuration section.
 
+pub mod bruteforce;
 pub mod connwatch;
+pub mod osfp;
 pub mod scan;
+pub mod tripwire;
 
 use crate::dns_cache::NameLookup;
 use crate::engine::{EngineConfig, EngineOutput};
@@ -78,6 +81,19 @@ pub fn registry(config: &EngineConfig) -> Vec<Box<dyn Detector>> {
     }
     if config.scan.enabled {
         v.push(Box::new(scan::ScanDetector::new(config.scan.clone())));
+    }
+    if config.tripwire.enabled {
+        v.push(Box::new(tripwire::TripwireDetector::new(
+            config.tripwire.clone(),
+        )));
+    }
+    if config.bruteforce.enabled {
+        v.push(Box::new(bruteforce::BruteforceDetector::new(
+            config.bruteforce.clone(),
+        )));
+    }
+    if config.osfp.enabled {
+        v.push(Box::new(osfp::OsfpDetector::new(config.osfp.clone())));
     }
     v
 }

@@ -1,10 +1,16 @@
 //! One file per subcommand.
 
+mod allow_deny;
 mod analyze;
+mod blocklist;
 mod config_cmd;
+mod config_edit;
 mod config_import;
 mod conns;
 mod reduce;
+mod rules;
+mod trap;
+mod triage;
 
 use crate::cli::{Cli, Command};
 use std::process::ExitCode;
@@ -16,5 +22,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Reduce(args) => reduce::run(cli.config.as_deref(), args),
         Command::Config(cmd) => config_cmd::run(cli.config.as_deref(), cmd),
         Command::Conns(args) => conns::run(cli.config.as_deref(), args),
+        Command::Triage(args) => triage::run(cli.config.as_deref(), args),
+        Command::Allow(args) => allow_deny::run_allow(cli.config.as_deref(), args),
+        Command::Deny(args) => allow_deny::run_deny(cli.config.as_deref(), args),
+        Command::Blocklist(cmd) => blocklist::run(cli.config.as_deref(), cmd),
+        Command::Trap(args) => trap::run(cli.config.as_deref(), args),
+        Command::Rules(cmd) => rules::run(cli.config.as_deref(), cmd),
     }
 }
