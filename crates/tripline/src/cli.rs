@@ -73,8 +73,9 @@ pub enum RulesCommand {
 #[derive(Debug, Args, Clone)]
 pub struct TrapArgs {
     /// Trap ports: `23,2323/tcp,161/udp` (a bare number is TCP).
+    /// Default: `[tripwire] listen` from the configuration.
     #[arg(long, value_name = "PORTS")]
-    pub ports: String,
+    pub ports: Option<String>,
 
     /// Address to listen on (default 0.0.0.0).
     #[arg(long, value_name = "ADDR")]

@@ -28,6 +28,10 @@ pub struct Config {
     pub scan: ScanSection,
     /// Passive OS fingerprinting (p0f signatures).
     pub osfp: OsfpSection,
+    /// The tripwire detector: trap ports and hosts.
+    pub tripwire: TripwireSection,
+    /// The bruteforce detector: login guessing.
+    pub bruteforce: BruteforceSection,
 }
 
 /// `[osfp]`: passive OS fingerprinting with p0f v3 signatures.
@@ -70,6 +74,8 @@ impl Default for Config {
             connwatch: ConnwatchSection::default(),
             scan: ScanSection::default(),
             osfp: OsfpSection::default(),
+            tripwire: TripwireSection::default(),
+            bruteforce: BruteforceSection::default(),
         }
     }
 }
@@ -162,6 +168,84 @@ impl ScanSection {
             bail!("scan.danger_packets and scan.danger_hosts must not decrease");
         }
         Ok(())
+    }
+}
+
+/// `[tripwire]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TripwireSection {
+    /// Run the tripwire detector. Default true.
+    pub enabled: bool,
+    /// TCP ports nobody should use: any inbound contact is an alert.
+    /// Default 23, 111, 135, 139, 143, 445, 513, 1433, 3306, 3389.
+    pub tcp_ports: Vec<u16>,
+    /// UDP trap ports. Default 111, 135, 137, 138, 139.
+    pub udp_ports: Vec<u16>,
+    /// Addresses nothing legitimate talks to: any contact is an alert.
+    pub trap_hosts: Vec<Cidr>,
+    /// Also alert on trap-port contacts between home addresses. Default false.
+    pub internal: bool,
+    /// Seconds within which a repeated contact with the same target is
+    /// counted, not re-alerted. Default 600.
+    pub repeat_window: u64,
+    /// Most sources remembered. Default 65536.
+    pub max_sources: usize,
+    /// Ports `tripline trap` listens on when `--ports` is not given
+    /// (`"23"`, `"2323/tcp"`, `"161/udp"`).
+    pub listen: Vec<String>,
+}
+
+impl Default for TripwireSection {
+    fn default() -> Self {
+        let d = tripline_detect::detectors::tripwire::TripwireConfig::default();
+        TripwireSection {
+            enabled: d.enabled,
+            tcp_ports: d.tcp_ports,
+            udp_ports: d.udp_ports,
+            trap_hosts: d.trap_hosts,
+            internal: d.internal,
+            repeat_window: d.repeat_window.as_secs(),
+            max_sources: d.max_sources,
+            listen: Vec::new(),
+        }
+    }
+}
+
+/// `[bruteforce]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BruteforceSection {
+    /// Run the bruteforce detector. Default true.
+    pub enabled: bool,
+    /// Failed logins from one source within `find_time` that make guessing
+    /// (fail2ban's maxretry). Default 5.
+    pub max_failures: u32,
+    /// The window in seconds (fail2ban's findtime). Default 600.
+    pub find_time: u64,
+    /// Sources failing for one account within `find_time` that make
+    /// distributed guessing. Default 5.
+    pub distributed_min_sources: u32,
+    /// Failures before a success that make the success a break-in. Default 5.
+    pub break_in_min_failures: u32,
+    /// Most sources tracked. Default 100000.
+    pub max_sources: usize,
+    /// Most accounts tracked. Default 50000.
+    pub max_accounts: usize,
+}
+
+impl Default for BruteforceSection {
+    fn default() -> Self {
+        let d = tripline_detect::detectors::bruteforce::BruteforceConfig::default();
+        BruteforceSection {
+            enabled: d.enabled,
+            max_failures: d.max_failures,
+            find_time: d.find_time.as_secs(),
+            distributed_min_sources: d.distributed_min_sources,
+            break_in_min_failures: d.break_in_min_failures,
+            max_sources: d.max_sources,
+            max_accounts: d.max_accounts,
+        }
     }
 }
 
@@ -396,6 +480,33 @@ udp_idle_timeout = 60
 icmp_idle_timeout = 30
 active_timeout = 3600
 
+[tripwire]
+enabled = true
+# Ports nobody should use: any inbound contact is an alert.
+tcp_ports = [23, 111, 135, 139, 143, 445, 513, 1433, 3306, 3389]
+udp_ports = [111, 135, 137, 138, 139]
+# Addresses nothing legitimate talks to (any contact is an alert).
+trap_hosts = []
+# Also alert on trap-port contacts between home addresses.
+internal = false
+# A repeated contact with the same target within this many seconds is counted, not re-alerted.
+repeat_window = 600
+max_sources = 65536
+# Ports `tripline trap` listens on when --ports is not given.
+listen = []
+
+[bruteforce]
+enabled = true
+# Failed logins from one source within find_time seconds (fail2ban maxretry/findtime).
+max_failures = 5
+find_time = 600
+# Sources failing for one account within find_time: distributed guessing.
+distributed_min_sources = 5
+# Failures before a success that make the success a break-in.
+break_in_min_failures = 5
+max_sources = 100000
+max_accounts = 50000
+
 [scan]
 enabled = true
 # Seconds of silence after which a source starts afresh (psad SCAN_TIMEOUT).
@@ -475,6 +586,14 @@ mod tests {
         assert_eq!(parsed.scan.max_memory_mib, d.scan.max_memory_mib);
         assert_eq!(parsed.scan.sweep_window, d.scan.sweep_window);
         assert_eq!(parsed.scan.scan_timeout, d.scan.scan_timeout);
+        assert_eq!(parsed.tripwire.tcp_ports, d.tripwire.tcp_ports);
+        assert_eq!(parsed.tripwire.udp_ports, d.tripwire.udp_ports);
+        assert_eq!(parsed.tripwire.repeat_window, d.tripwire.repeat_window);
+        assert_eq!(parsed.tripwire.max_sources, d.tripwire.max_sources);
+        assert_eq!(parsed.bruteforce.max_failures, d.bruteforce.max_failures);
+        assert_eq!(parsed.bruteforce.find_time, d.bruteforce.find_time);
+        assert_eq!(parsed.bruteforce.max_sources, d.bruteforce.max_sources);
+        assert_eq!(parsed.bruteforce.max_accounts, d.bruteforce.max_accounts);
     }
 
     #[test]

@@ -56,9 +56,26 @@ pub fn engine_config(cfg: &Config) -> EngineConfig {
         dns: dns_cache_config(cfg),
         connwatch: connwatch_config(cfg),
         osfp: osfp_config(cfg),
-        // No `[tripwire]`/`[bruteforce]` sections yet: built-in defaults.
-        tripwire: Default::default(),
-        bruteforce: Default::default(),
+        tripwire: tripline_detect::detectors::tripwire::TripwireConfig {
+            enabled: cfg.tripwire.enabled,
+            tcp_ports: cfg.tripwire.tcp_ports.clone(),
+            udp_ports: cfg.tripwire.udp_ports.clone(),
+            trap_hosts: cfg.tripwire.trap_hosts.clone(),
+            internal: cfg.tripwire.internal,
+            repeat_window: Duration::from_secs(cfg.tripwire.repeat_window),
+            max_sources: cfg.tripwire.max_sources.max(1),
+            ..Default::default()
+        },
+        bruteforce: tripline_detect::detectors::bruteforce::BruteforceConfig {
+            enabled: cfg.bruteforce.enabled,
+            max_failures: cfg.bruteforce.max_failures.max(1),
+            find_time: Duration::from_secs(cfg.bruteforce.find_time),
+            distributed_min_sources: cfg.bruteforce.distributed_min_sources.max(2),
+            break_in_min_failures: cfg.bruteforce.break_in_min_failures.max(1),
+            max_sources: cfg.bruteforce.max_sources.max(1),
+            max_accounts: cfg.bruteforce.max_accounts.max(1),
+            ..Default::default()
+        },
     }
 }
 

@@ -18,9 +18,16 @@ use tripline_store::{InputStats, NewInput, Store};
 pub fn run(explicit_cfg: Option<&Path>, args: TrapArgs) -> Result<ExitCode> {
     let (cfg, _) = Config::load(explicit_cfg)?;
     let defaults = TrapConfig::default();
+    let ports = match &args.ports {
+        Some(p) => p.clone(),
+        None if !cfg.tripwire.listen.is_empty() => cfg.tripwire.listen.join(","),
+        None => anyhow::bail!(
+            "no trap ports: give --ports 23,2323/tcp,161/udp or set [tripwire] listen"
+        ),
+    };
     let trap_cfg = TrapConfig {
         bind: args.bind.unwrap_or(defaults.bind),
-        ports: parse_ports(&args.ports)?,
+        ports: parse_ports(&ports)?,
         max_connections: args.max_connections.unwrap_or(defaults.max_connections),
         max_per_source: args.max_per_source.unwrap_or(defaults.max_per_source),
         read_timeout: args
@@ -29,7 +36,7 @@ pub fn run(explicit_cfg: Option<&Path>, args: TrapArgs) -> Result<ExitCode> {
         ..defaults
     };
     let mut source = TrapSource::bind(trap_cfg.clone())
-        .with_context(|| format!("cannot listen on {} ports {}", trap_cfg.bind, args.ports))?;
+        .with_context(|| format!("cannot listen on {} ports {ports}", trap_cfg.bind))?;
     for (p, addr) in source.local_addrs() {
         eprintln!("tripline: trap listening on {addr} ({p})");
     }
