@@ -109,6 +109,7 @@ pub fn connwatch_config(cfg: &Config) -> tripline_detect::ConnwatchConfig {
         enabled: c.enabled,
         allow: tripline_detect::AllowList::new(c.allow.clone()),
         blocked_names: c.blocked.clone(),
+        blocked_addresses: c.blocked_addresses.clone(),
         blocked_repeat: c.blocked_repeat,
         blocked_window: Duration::from_secs(c.blocked_window),
         max_seen: c.max_seen,

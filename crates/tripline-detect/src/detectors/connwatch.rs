@@ -89,6 +89,9 @@ pub struct ConnwatchConfig {
     pub allow: AllowList,
     /// Names reported as blocked even when the resolver answered them.
     pub blocked_names: Vec<DomainPattern>,
+    /// Addresses and prefixes whose connections are reported as blocked
+    /// (what `tripline deny ADDR` writes).
+    pub blocked_addresses: Vec<tripline_core::Cidr>,
     /// Blocked lookups by one device of one name that make it "keep
     /// trying" (default 5, at most 1024).
     pub blocked_repeat: u32,
@@ -107,6 +110,7 @@ impl Default for ConnwatchConfig {
             enabled: true,
             allow: AllowList::default(),
             blocked_names: Vec::new(),
+            blocked_addresses: Vec::new(),
             blocked_repeat: 5,
             blocked_window: Duration::from_secs(300),
             max_seen: 262_144,
@@ -430,7 +434,12 @@ impl Detector for Connwatch {
         let name = names.name();
         let chain = names.best().map_or(&[][..], |m| &m.info.chain[..]);
         let blocked = names.best().is_some_and(|m| m.info.blocked)
-            || name.is_some_and(|n| self.name_blocked(n));
+            || name.is_some_and(|n| self.name_blocked(n))
+            || self
+                .config
+                .blocked_addresses
+                .iter()
+                .any(|b| b.contains(theirs));
         let facts = ConnFacts {
             direction: c.direction,
             ours,

@@ -359,3 +359,17 @@ fn inbound_attempts_that_never_got_in_are_listed_but_raise_no_alert() {
     r.conn(conn("10.99.2.66", 40001, "10.99.1.3", 80, 6, 3, &home));
     assert_eq!(r.out.alerts.len(), 2);
 }
+
+#[test]
+fn denied_addresses_mark_connections_blocked() {
+    let mut r = Rig::new(ConnwatchConfig {
+        blocked_addresses: vec!["10.99.2.7/32".parse().unwrap()],
+        ..Default::default()
+    });
+    let home = r.home.clone();
+    r.conn(conn("10.99.1.2", 40003, "10.99.2.7", 80, 6, 1, &home));
+    r.conn(conn("10.99.1.2", 40004, "10.99.2.8", 80, 6, 2, &home));
+    // (name, allowed, blocked, first_seen) per verdict.
+    assert!(r.out.verdicts[0].2, "denied address is blocked");
+    assert!(!r.out.verdicts[1].2, "other addresses are not");
+}
