@@ -2,73 +2,25 @@
 //! a break-in, with a legitimate user's typo mixed in
 //! (`../shared/data/bruteforce/`), and on synthetic edge cases.
 
+mod common;
+
+use common::{Alerts, data, run_engine};
 use std::net::IpAddr;
 use std::time::Duration;
-use tripline_core::{
-    Alert, AuthEvent, AuthLog, Connection, DnsLog, InputError, Record, Severity, Timestamp,
-};
+use tripline_core::{Alert, AuthEvent, AuthLog, Record, Severity, Timestamp};
 use tripline_detect::detectors::bruteforce::{
     BruteforceConfig, BruteforceDetector, GID, SID_BREAK_IN, SID_DISTRIBUTED, SID_GUESSING,
 };
-use tripline_detect::{Detector, Engine, EngineConfig, EngineOutput};
-use tripline_ingest::RecordSink;
-use tripline_ingest::logs::LogOptions;
-use tripline_ingest::open::open_input;
-
-fn data(rel: &str) -> String {
-    format!("{}/../../../shared/data/{rel}", env!("CARGO_MANIFEST_DIR"))
-}
-
-#[derive(Default)]
-struct Alerts(Vec<Alert>);
-
-impl EngineOutput for Alerts {
-    fn connection(&mut self, _c: Connection) {}
-    fn dns(&mut self, _d: DnsLog) {}
-    fn auth(&mut self, _a: AuthLog) {}
-    fn alert(&mut self, a: Alert) {
-        if a.detector == "bruteforce" {
-            self.0.push(a);
-        }
-    }
-}
-
-struct Sink<'a> {
-    engine: &'a mut Engine,
-    out: &'a mut Alerts,
-    auth: usize,
-}
-
-impl RecordSink for Sink<'_> {
-    fn record(&mut self, rec: &Record<'_>) {
-        if matches!(rec, Record::Auth(_)) {
-            self.auth += 1;
-        }
-        self.engine.process(rec, self.out);
-    }
-    fn error(&mut self, _e: InputError) {}
-}
+use tripline_detect::{Detector, EngineConfig};
 
 fn run(files: &[&str]) -> Vec<Alert> {
-    let mut engine = Engine::new(EngineConfig::default());
-    let mut out = Alerts::default();
-    let opts = LogOptions {
-        year: Some(2026),
-        ..Default::default()
-    };
-    for f in files {
-        let p = data(f);
-        let mut src = open_input(&p, &opts).unwrap_or_else(|e| panic!("{p}: {e}"));
-        let mut sink = Sink {
-            engine: &mut engine,
-            out: &mut out,
-            auth: 0,
-        };
-        src.run(&mut sink);
-        assert!(sink.auth > 20, "{p}: only {} auth records", sink.auth);
+    let paths: Vec<String> = files.iter().map(|f| data(f)).collect();
+    let r = run_engine(&paths, EngineConfig::default(), "bruteforce");
+    for (p, records) in paths.iter().zip(&r.records) {
+        let auth = records.get("auth").copied().unwrap_or(0);
+        assert!(auth > 20, "{p}: only {auth} auth records");
     }
-    engine.finish(&mut out);
-    out.0
+    r.alerts
 }
 
 fn ip(s: &str) -> IpAddr {
@@ -182,7 +134,7 @@ fn failed(ts: i64, src: &str, user: &str) -> AuthLog {
 
 fn feed(d: &mut BruteforceDetector, logs: &[AuthLog]) -> Vec<Alert> {
     let home = tripline_core::HomeNets::default();
-    let mut out = Alerts::default();
+    let mut out = Alerts::of("bruteforce");
     for l in logs {
         let ctx = tripline_detect::DetectContext {
             home_nets: &home,
@@ -190,7 +142,7 @@ fn feed(d: &mut BruteforceDetector, logs: &[AuthLog]) -> Vec<Alert> {
         };
         d.on_record(&Record::Auth(l.clone()), &ctx, &mut out);
     }
-    out.0
+    out.alerts
 }
 
 #[test]

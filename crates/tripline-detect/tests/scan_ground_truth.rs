@@ -2,9 +2,9 @@
 //! source and target, from the perimeter capture, from the LAN capture and
 //! from the netfilter log, each on its own, through the engine.
 
-mod scan_common;
+mod common;
 
-use scan_common::*;
+use common::*;
 use tripline_core::Alert;
 use tripline_detect::ScanConfig;
 

@@ -2,9 +2,9 @@
 //! and mixed/ (3 minutes of downloads, DNS, syslog-over-UDP, ping and
 //! inbound HTTP with six labelled scans M01-M06 mixed in).
 
-mod scan_common;
+mod common;
 
-use scan_common::*;
+use common::*;
 use tripline_detect::ScanConfig;
 
 #[test]

@@ -4,9 +4,9 @@
 //! docs/psad-comparison.md:
 //! `cargo test -p tripline-detect --test scan_psad_compare -- --nocapture`
 
-mod scan_common;
+mod common;
 
-use scan_common::*;
+use common::*;
 use std::collections::BTreeMap;
 use tripline_core::HomeNets;
 use tripline_detect::ScanConfig;

@@ -1,75 +1,25 @@
 //! The tripwire detector on real captures and firewall logs
 //! (`../shared/data/scans/`, `../shared/data/dnsconn/`) and on listener hits.
 
+mod common;
+
+use common::{Alerts, data, home, run_engine};
 use std::collections::BTreeSet;
 use std::net::IpAddr;
-use tripline_core::{
-    Alert, AuthLog, Cidr, Connection, DnsLog, HomeNets, InputError, Record, Severity, Timestamp,
-    TripwireHit, ip_proto,
-};
+use tripline_core::{Alert, Cidr, HomeNets, Record, Severity, Timestamp, TripwireHit, ip_proto};
 use tripline_detect::detectors::tripwire::{
     GID, SID_LISTENER, SID_TRAP_HOST, SID_TRAP_PORT, TripwireConfig, TripwireDetector,
 };
-use tripline_detect::{DetectContext, Detector, Engine, EngineConfig, EngineOutput};
-use tripline_ingest::RecordSink;
-use tripline_ingest::logs::LogOptions;
-use tripline_ingest::open::open_input;
-
-fn data(rel: &str) -> String {
-    format!("{}/../../../shared/data/{rel}", env!("CARGO_MANIFEST_DIR"))
-}
-
-#[derive(Default)]
-struct Alerts(Vec<Alert>);
-
-impl EngineOutput for Alerts {
-    fn connection(&mut self, _c: Connection) {}
-    fn dns(&mut self, _d: DnsLog) {}
-    fn auth(&mut self, _a: AuthLog) {}
-    fn alert(&mut self, a: Alert) {
-        if a.detector == "tripwire" {
-            self.0.push(a);
-        }
-    }
-}
-
-struct Sink<'a> {
-    engine: &'a mut Engine,
-    out: &'a mut Alerts,
-}
-
-impl RecordSink for Sink<'_> {
-    fn record(&mut self, rec: &Record<'_>) {
-        self.engine.process(rec, self.out);
-    }
-    fn error(&mut self, _e: InputError) {}
-}
-
-fn home() -> HomeNets {
-    HomeNets::parse(&["10.99.1.0/24", "fd99:1::/64"]).unwrap()
-}
+use tripline_detect::{DetectContext, Detector, EngineConfig};
 
 fn run(files: &[&str], tripwire: TripwireConfig) -> Vec<Alert> {
-    let mut engine = Engine::new(EngineConfig {
+    let paths: Vec<String> = files.iter().map(|f| data(f)).collect();
+    let config = EngineConfig {
         home_nets: home(),
         tripwire,
         ..Default::default()
-    });
-    let mut out = Alerts::default();
-    let opts = LogOptions {
-        year: Some(2026),
-        ..Default::default()
     };
-    for f in files {
-        let p = data(f);
-        let mut src = open_input(&p, &opts).unwrap_or_else(|e| panic!("{p}: {e}"));
-        src.run(&mut Sink {
-            engine: &mut engine,
-            out: &mut out,
-        });
-    }
-    engine.finish(&mut out);
-    out.0
+    run_engine(&paths, config, "tripwire").alerts
 }
 
 fn ip(s: &str) -> IpAddr {
@@ -181,7 +131,7 @@ fn hit(ts: i64, src: &str, dport: u16, bytes: &[u8]) -> TripwireHit {
 
 fn feed(d: &mut TripwireDetector, hits: &[TripwireHit]) -> Vec<Alert> {
     let home = HomeNets::default();
-    let mut out = Alerts::default();
+    let mut out = Alerts::of("tripwire");
     for h in hits {
         let ctx = DetectContext {
             home_nets: &home,
@@ -189,7 +139,7 @@ fn feed(d: &mut TripwireDetector, hits: &[TripwireHit]) -> Vec<Alert> {
         };
         d.on_record(&Record::Tripwire(h.clone()), &ctx, &mut out);
     }
-    out.0
+    out.alerts
 }
 
 #[test]

@@ -1,8 +1,9 @@
-//! Shared helpers of the scan tests: run a file through the engine, collect
-//! the scan alerts, read ground-truth files.
+//! Shared helpers of the detector tests: run files through the engine,
+//! collect one detector's alerts, read ground-truth files.
 
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use tripline_core::{Alert, AuthLog, Connection, DnsLog, HomeNets, InputError, Record};
 use tripline_detect::{Engine, EngineConfig, EngineOutput, ScanConfig};
 use tripline_ingest::RecordSink;
@@ -14,16 +15,30 @@ pub fn data(rel: &str) -> String {
     format!("{}/../../../shared/data/{rel}", env!("CARGO_MANIFEST_DIR"))
 }
 
-#[derive(Default)]
-struct Alerts(Vec<Alert>);
+/// Collects the alerts of one detector.
+pub struct Alerts {
+    detector: &'static str,
+    /// The alerts, in order.
+    pub alerts: Vec<Alert>,
+}
+
+impl Alerts {
+    /// A collector for `detector`'s alerts.
+    pub fn of(detector: &'static str) -> Self {
+        Alerts {
+            detector,
+            alerts: Vec::new(),
+        }
+    }
+}
 
 impl EngineOutput for Alerts {
     fn connection(&mut self, _c: Connection) {}
     fn dns(&mut self, _d: DnsLog) {}
     fn auth(&mut self, _a: AuthLog) {}
     fn alert(&mut self, a: Alert) {
-        if a.detector == "scan" {
-            self.0.push(a);
+        if a.detector == self.detector {
+            self.alerts.push(a);
         }
     }
 }
@@ -31,10 +46,12 @@ impl EngineOutput for Alerts {
 struct Sink<'a> {
     engine: &'a mut Engine,
     out: &'a mut Alerts,
+    records: BTreeMap<&'static str, u64>,
 }
 
 impl RecordSink for Sink<'_> {
     fn record(&mut self, rec: &Record<'_>) {
+        *self.records.entry(rec.kind()).or_default() += 1;
         self.engine.process(rec, self.out);
     }
     fn error(&mut self, _e: InputError) {}
@@ -45,27 +62,49 @@ pub fn home() -> HomeNets {
     HomeNets::parse(&["10.99.1.0/24", "fd99:1::/64"]).unwrap()
 }
 
-/// Runs the files (in order, one engine) and returns the scan alerts.
-pub fn run(paths: &[String], scan: ScanConfig, home_nets: HomeNets) -> Vec<Alert> {
-    let mut engine = Engine::new(EngineConfig {
-        home_nets,
-        scan,
-        ..Default::default()
-    });
-    let mut out = Alerts::default();
+/// What a run gave: the detector's alerts and, per input, records by kind.
+pub struct EngineRun {
+    /// Alerts of the chosen detector, in order.
+    pub alerts: Vec<Alert>,
+    /// Per input (in order), records by `Record::kind()`.
+    pub records: Vec<BTreeMap<&'static str, u64>>,
+}
+
+/// Runs the files in order through one engine built from `config` and
+/// keeps the alerts of `detector`.
+pub fn run_engine(paths: &[String], config: EngineConfig, detector: &'static str) -> EngineRun {
+    let mut engine = Engine::new(config);
+    let mut out = Alerts::of(detector);
     let opts = LogOptions {
         year: Some(2026),
         ..Default::default()
     };
+    let mut records = Vec::new();
     for p in paths {
         let mut src = open_input(p, &opts).unwrap_or_else(|e| panic!("{p}: {e}"));
-        src.run(&mut Sink {
+        let mut sink = Sink {
             engine: &mut engine,
             out: &mut out,
-        });
+            records: BTreeMap::new(),
+        };
+        src.run(&mut sink);
+        records.push(sink.records);
     }
     engine.finish(&mut out);
-    out.0
+    EngineRun {
+        alerts: out.alerts,
+        records,
+    }
+}
+
+/// Runs the files (in order, one engine) and returns the scan alerts.
+pub fn run(paths: &[String], scan: ScanConfig, home_nets: HomeNets) -> Vec<Alert> {
+    let config = EngineConfig {
+        home_nets,
+        scan,
+        ..Default::default()
+    };
+    run_engine(paths, config, "scan").alerts
 }
 
 /// A string detail of an alert.
