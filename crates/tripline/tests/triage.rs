@@ -313,10 +313,22 @@ fn triage_answers_from_stdin_change_the_config() {
     // Answer 3: all devices, any port, the whole domain.
     assert!(text.contains("[[connwatch.allow]]\ndomain = \"*.example.com\"\ndirection = \"out\"\nnote = \"tripline triage\"\n"), "{text}");
 
-    // conns agrees: nothing under example.com is reported any more, and the
-    // denied example.net names are flagged blocked.
+    // conns agrees: nothing under example.com is reported any more except
+    // what goes to the denied address 10.99.2.2 (a deny outranks an allow),
+    // and the denied example.net names are flagged blocked.
     let rows = conns(&cfg);
-    assert!(!rows.iter().any(|l| l.contains("example.com,")), "{rows:?}");
+    assert!(
+        !rows
+            .iter()
+            .any(|l| l.contains("example.com,") && !l.contains(",10.99.2.2,")),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter()
+            .filter(|l| l.contains(",10.99.2.2,"))
+            .all(|l| l.contains("blocked")),
+        "{rows:?}"
+    );
     assert!(
         rows.iter()
             .any(|l| l.contains(",short.example.net,") && l.contains("blocked")),
