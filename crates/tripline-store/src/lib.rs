@@ -17,24 +17,34 @@ mod eve;
 mod eve_dns;
 mod hash;
 mod inputs;
+mod profile;
 mod query;
 mod reduce;
+#[cfg(test)]
+mod report_tests;
 mod rows;
 mod schema;
 mod seen;
 mod sink;
 mod split;
+mod status;
 mod store;
+mod tally;
 
 pub use checkpoint::Checkpoint;
 pub use error::StoreError;
 pub use eve::{EveOptions, EveWriter, eve_proto, flow_id};
 pub use hash::{hash_file, hash_reader};
 pub use inputs::{InputId, InputRow, InputStats, NewInput, StoredInputError};
+pub use profile::{
+    AuthSummary, DangerStep, HostCount, MAX_DANGER_STEPS, OsGuess, SourceProfile, UserCount,
+};
 pub use query::{StoredConnection, TableCounts, Talker, TalkerOrder};
 pub use reduce::{CSV_HEADER, ConnCsvWriter, ConnJsonWriter};
 pub use schema::SCHEMA_VERSION;
 pub use seen::SeenRow;
 pub use sink::{DEFAULT_BATCH_ROWS, DEFAULT_ERROR_CAP, RowCounts, StoreSink};
 pub use split::{SplitByProtocol, SplitCounts, SplitFormat};
+pub use status::{SignatureCount, SourceDanger, StatusReport};
 pub use store::{Store, default_path_from};
+pub use tally::{AlertSummary, DetectorCount, PortCount, ScanTypeCount};

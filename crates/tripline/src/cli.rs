@@ -46,6 +46,47 @@ pub enum Command {
     /// Check or list Suricata/Snort rule files.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Overview of the store like psad -S: top sources by danger level, attacked ports, scan types,
+    /// alerts by detector and signature, recent alerts.
+    Status(StatusArgs),
+    /// Everything the store knows about one source address.
+    Profile(ProfileArgs),
+}
+
+/// `tripline status`
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// SQLite database (default: [store] path, else $XDG_DATA_HOME/tripline/tripline.db).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Entries per ranked list.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub limit: usize,
+}
+
+/// `tripline profile`
+#[derive(Debug, Args)]
+pub struct ProfileArgs {
+    /// The source address.
+    #[arg(value_name = "ADDR")]
+    pub addr: std::net::IpAddr,
+
+    /// SQLite database (default: [store] path, else $XDG_DATA_HOME/tripline/tripline.db).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Entries per list (ports, hosts, names, users, recent alerts).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub limit: usize,
 }
 
 /// `tripline rules ...`

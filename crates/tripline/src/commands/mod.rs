@@ -7,8 +7,10 @@ mod config_cmd;
 mod config_edit;
 mod config_import;
 mod conns;
+mod profile;
 mod reduce;
 mod rules;
+mod status;
 mod trap;
 mod triage;
 
@@ -28,5 +30,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Blocklist(cmd) => blocklist::run(cli.config.as_deref(), cmd),
         Command::Trap(args) => trap::run(cli.config.as_deref(), args),
         Command::Rules(cmd) => rules::run(cli.config.as_deref(), cmd),
+        Command::Status(args) => status::run(cli.config.as_deref(), args),
+        Command::Profile(args) => profile::run(cli.config.as_deref(), args),
     }
 }
