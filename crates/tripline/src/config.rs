@@ -400,6 +400,15 @@ impl Config {
         Ok((Config::default(), None))
     }
 
+    /// The database file: `explicit` (`--db`), else `[store] path`, else
+    /// the XDG default.
+    pub fn store_path(&self, explicit: Option<&Path>) -> PathBuf {
+        explicit
+            .map(Path::to_path_buf)
+            .or_else(|| self.store.path.clone())
+            .unwrap_or_else(tripline_store::Store::default_path)
+    }
+
     /// The home networks.
     pub fn home_nets(&self) -> HomeNets {
         HomeNets::new(self.home_net.clone())

@@ -53,12 +53,7 @@ pub fn run(explicit_cfg: Option<&Path>, args: AnalyzeArgs) -> Result<ExitCode> {
     let mut store = if args.no_store {
         None
     } else {
-        let path = args
-            .db
-            .clone()
-            .or_else(|| cfg.store.path.clone())
-            .unwrap_or_else(Store::default_path);
-        Some(Store::open(&path)?)
+        Some(Store::open(&cfg.store_path(args.db.as_deref()))?)
     };
     let mut eve: Option<EveWriter<Box<dyn Write>>> = match &args.eve {
         None => None,

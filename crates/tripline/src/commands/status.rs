@@ -22,9 +22,7 @@ use tripline_store::{AlertSummary, PortCount, StatusReport, Store};
 /// error (a report command does not create an empty database).
 pub fn open_existing(explicit_cfg: Option<&Path>, db: Option<PathBuf>) -> Result<Store> {
     let (cfg, _) = Config::load(explicit_cfg)?;
-    let path = db
-        .or_else(|| cfg.store.path.clone())
-        .unwrap_or_else(Store::default_path);
+    let path = cfg.store_path(db.as_deref());
     if !path.is_file() {
         bail!(
             "no store at {} (run `tripline analyze` first, or give --db)",

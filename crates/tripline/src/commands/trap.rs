@@ -43,12 +43,7 @@ pub fn run(explicit_cfg: Option<&Path>, args: TrapArgs) -> Result<ExitCode> {
     let mut store = if args.no_store {
         None
     } else {
-        let path = args
-            .db
-            .clone()
-            .or_else(|| cfg.store.path.clone())
-            .unwrap_or_else(Store::default_path);
-        Some(Store::open(&path)?)
+        Some(Store::open(&cfg.store_path(args.db.as_deref()))?)
     };
     interrupt::install();
     let mut run = Run::new(pipeline::engine_config(&cfg), Progress::new(0, true));

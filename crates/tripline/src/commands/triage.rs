@@ -291,11 +291,7 @@ fn from_inputs(cfg: &Config, args: &TriageArgs) -> Result<Collector> {
 
 /// Gathers destinations from the store's connwatch memory.
 fn from_store(cfg: &Config, args: &TriageArgs) -> Result<Collector> {
-    let path = args
-        .db
-        .clone()
-        .or_else(|| cfg.store.path.clone())
-        .unwrap_or_else(Store::default_path);
+    let path = cfg.store_path(args.db.as_deref());
     if !path.is_file() {
         bail!(
             "no store at {} (run `tripline analyze` first, or give --db)",
