@@ -4,9 +4,16 @@
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-/// `../shared/data/<rel>` from the repository root.
+/// `../shared/data/<rel>` from the repository root; fails loudly when the
+/// shared data is not beside the repository (a missing input would
+/// otherwise just be reported as unreadable by tripline).
 pub fn shared(rel: &str) -> String {
-    format!("{}/../../../shared/data/{rel}", env!("CARGO_MANIFEST_DIR"))
+    let p = format!("{}/../../../shared/data/{rel}", env!("CARGO_MANIFEST_DIR"));
+    assert!(
+        std::path::Path::new(&p).exists(),
+        "test data {p} not found: the tests expect ../shared beside the repository"
+    );
+    p
 }
 
 /// `examples/<rel>` in this repository.
