@@ -320,6 +320,13 @@ impl EngineOutput for EngineBridge<'_, '_> {
     }
     fn alert(&mut self, a: Alert) {
         self.summary.alerts += 1;
+        if let Some(n) = self.summary.alerts_by_detector.get_mut(&a.detector) {
+            *n += 1;
+        } else {
+            self.summary
+                .alerts_by_detector
+                .insert(a.detector.clone(), 1);
+        }
         self.out.alert(&a);
     }
     fn connection_verdict(&mut self, c: &Connection, v: &tripline_detect::ConnVerdict<'_>) {

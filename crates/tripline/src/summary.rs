@@ -57,6 +57,8 @@ pub struct Summary {
     pub connections: BTreeMap<String, u64>,
     /// Alerts raised.
     pub alerts: u64,
+    /// Alerts by detector.
+    pub alerts_by_detector: BTreeMap<String, u64>,
     /// Flows ended early because the flow table was full.
     pub flows_evicted: u64,
     /// Damaged units by kind.
@@ -162,7 +164,16 @@ impl Summary {
                 self.flows_evicted
             );
         }
-        let _ = writeln!(s, "alerts:           {}", self.alerts);
+        if self.alerts_by_detector.is_empty() {
+            let _ = writeln!(s, "alerts:           {}", self.alerts);
+        } else {
+            let by: Vec<String> = self
+                .alerts_by_detector
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            let _ = writeln!(s, "alerts:           {} ({})", self.alerts, by.join(", "));
+        }
         if self.errors.is_empty() {
             let _ = writeln!(s, "damaged input:    none");
         } else {
