@@ -107,8 +107,10 @@ fn reingesting_is_detected_and_forced() {
     );
     let (third, _) = analyze_json(&["--db", &db, "--force", &f]);
     assert_eq!(third["inputs"][0]["records"], 25);
+    // --force replaced the first ingest: one input, 25 connections, not 50.
     let store = Store::open(std::path::Path::new(&db)).unwrap();
-    assert_eq!(store.list_inputs().unwrap().len(), 2);
+    assert_eq!(store.list_inputs().unwrap().len(), 1);
+    assert_eq!(store.counts(None).unwrap().connections, 25);
 }
 
 #[test]

@@ -116,6 +116,21 @@ pub fn run(explicit_cfg: Option<&Path>, args: AnalyzeArgs) -> Result<ExitCode> {
             },
             _ => None,
         };
+        // --force replaces what an earlier ingest of the same content
+        // stored, so reading a file twice never doubles its rows.
+        if let (Some(store), Some(h)) = (store.as_mut(), &hash)
+            && args.force
+        {
+            while let Some(row) = store.find_input_by_hash(h)? {
+                if !store.delete_input(row.id)? {
+                    break;
+                }
+                run.progress.println(&format!(
+                    "tripline: {path}: replacing input #{} ({}) read before",
+                    row.id.0, row.path
+                ));
+            }
+        }
         if let (Some(store), Some(h)) = (&store, &hash)
             && !args.force
             && let Some(row) = store.find_input_by_hash(h)?
