@@ -185,6 +185,47 @@ CREATE TABLE checkpoints (
 CREATE INDEX alerts_signature ON alerts(gid, sid);
 ";
 
+/// Version 4: what the notify and respond outputs did, and analyst triage.
+///
+/// * `notifications`: one row per alert a channel handled — sent, failed,
+///   suppressed (and why) or folded into a digest — so suppressed
+///   notifications stay countable and visible.
+/// * `blocks`: every block and unblock with its reason, backend and expiry.
+/// * `alert_acks`: alerts an analyst acknowledged (web UI, CLI).
+const V4: &str = "
+CREATE TABLE notifications (
+    id        INTEGER PRIMARY KEY,
+    ts_ns     INTEGER NOT NULL,
+    channel   TEXT NOT NULL,
+    alert_id  INTEGER REFERENCES alerts(id) ON DELETE SET NULL,
+    src       TEXT,
+    outcome   TEXT NOT NULL,
+    reason    TEXT NOT NULL DEFAULT '',
+    detail    TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX notifications_ts ON notifications(ts_ns);
+CREATE INDEX notifications_outcome ON notifications(channel, outcome);
+
+CREATE TABLE blocks (
+    id          INTEGER PRIMARY KEY,
+    ts_ns       INTEGER NOT NULL,
+    action      TEXT NOT NULL,
+    address     TEXT NOT NULL,
+    expires_ns  INTEGER,
+    backend     TEXT NOT NULL,
+    automatic   INTEGER NOT NULL,
+    reason      TEXT NOT NULL
+);
+CREATE INDEX blocks_address ON blocks(address, ts_ns);
+
+CREATE TABLE alert_acks (
+    alert_id  INTEGER PRIMARY KEY REFERENCES alerts(id) ON DELETE CASCADE,
+    ts_ns     INTEGER NOT NULL,
+    who       TEXT NOT NULL,
+    note      TEXT NOT NULL DEFAULT ''
+);
+";
+
 /// Every migration, in order.
 pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -199,10 +240,14 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         version: 3,
         sql: crate::seen::V3,
     },
+    Migration {
+        version: 4,
+        sql: V4,
+    },
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The secondary indexes of `connections` (name, column), as version 1
 /// created them. A deferred-index bulk load drops and rebuilds exactly these.

@@ -1,0 +1,1 @@
+//! Blocking responses, their safety rules, and rule translation.
