@@ -69,6 +69,14 @@ pub enum Buffer {
 }
 
 impl Buffer {
+    /// Number of buffers (the length of an array indexed by [`Buffer::index`]).
+    pub const COUNT: usize = Buffer::TlsSni as usize + 1;
+
+    /// A dense index, `0..Buffer::COUNT`.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     /// The buffer a sticky-buffer keyword selects (`http.uri`, `file_data`, `pkt_data`...).
     pub fn from_sticky(keyword: &str) -> Option<Buffer> {
         Some(match keyword {

@@ -1,0 +1,468 @@
+//! The signature matcher: compiled rules, the prefilter, and per-packet
+//! inspection with flowbits, xbits, thresholds and pass rules.
+
+use super::compile::{CompileError, CompiledDetections, compile_detections};
+use super::context::Inspect;
+use super::header_match::{endpoints_match, flow_matches, header_test_matches, protocol_matches};
+use super::inspect::ListRun;
+use super::prefilter::{FastPatternEntry, Group, GroupBuilder, class_of, classes_for};
+use super::state::{FlowBits, Thresholds, XBits, track_key};
+use super::transform::apply_transforms;
+use crate::buffer::{Buffer, Transform};
+use crate::header::{Action, RuleHeader};
+use crate::options::{BitOp, Flow, HeaderTest, Threshold, Track};
+use crate::rule::{Detection, Rule};
+use std::collections::HashMap;
+use tripline_core::Timestamp;
+
+/// Bounds of the matcher's cross-packet state.
+#[derive(Clone, Copy, Debug)]
+pub struct MatcherLimits {
+    /// Threshold/detection_filter windows kept.
+    pub max_threshold_windows: usize,
+    /// xbits kept.
+    pub max_xbits: usize,
+}
+
+impl Default for MatcherLimits {
+    fn default() -> Self {
+        MatcherLimits {
+            max_threshold_windows: 100_000,
+            max_xbits: 100_000,
+        }
+    }
+}
+
+/// A rule that matched a packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Match {
+    /// Index of the rule in the slice given to [`SignatureMatcher::new`].
+    pub rule: usize,
+}
+
+/// Counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MatcherStats {
+    /// Packets inspected.
+    pub packets: u64,
+    /// Rules verified after the prefilter chose them.
+    pub candidates: u64,
+    /// Rules that matched (before thresholds and noalert).
+    pub matches: u64,
+    /// Matches that raised an alert.
+    pub alerts: u64,
+    /// Matches suppressed by threshold / detection_filter.
+    pub thresholded: u64,
+    /// Packets whose alerts a matching `pass` rule cancelled.
+    pub passed: u64,
+    /// Flowbit sets dropped because the flow held the maximum.
+    pub flowbits_dropped: u64,
+}
+
+struct FlowbitOp {
+    op: BitOp,
+    ids: Vec<u16>,
+    any: bool,
+}
+
+struct XbitOp {
+    op: BitOp,
+    id: u16,
+    track: Track,
+    expire_secs: u32,
+}
+
+struct CompiledRule {
+    source: usize,
+    header: RuleHeader,
+    pass: bool,
+    flow: Flow,
+    header_tests: Vec<HeaderTest>,
+    detections: CompiledDetections,
+    flowbits: Vec<FlowbitOp>,
+    xbits: Vec<XbitOp>,
+    noalert: bool,
+    threshold: Option<Threshold>,
+    detection_filter: Option<Threshold>,
+}
+
+/// Compiled rules ready to match packets; see the module documentation.
+pub struct SignatureMatcher {
+    rules: Vec<CompiledRule>,
+    groups: Vec<Group>,
+    thresholds: Thresholds,
+    xbits: XBits,
+    stamps: Vec<u32>,
+    generation: u32,
+    candidates: Vec<u32>,
+    transformed: Vec<((Buffer, Vec<Transform>), Vec<u8>)>,
+    stats: MatcherStats,
+}
+
+/// Evaluation order: pass rules first (so they can cancel the packet's
+/// alerts), then rules that set flowbits before rules that test them, then
+/// file order.
+fn order_key(r: &Rule) -> (u8, u8) {
+    let pass = u8::from(r.header.action != Action::Pass);
+    let sets = r
+        .flowbits
+        .iter()
+        .any(|f| matches!(f.op, BitOp::Set | BitOp::Unset | BitOp::Toggle));
+    let tests = r
+        .flowbits
+        .iter()
+        .any(|f| matches!(f.op, BitOp::IsSet | BitOp::IsNotSet));
+    (pass, if sets && !tests { 0 } else { 1 })
+}
+
+impl SignatureMatcher {
+    /// Compiles `rules`. Rules the matcher cannot run are left out and
+    /// returned with their index and reason.
+    pub fn new(rules: &[Rule], limits: MatcherLimits) -> (Self, Vec<(usize, CompileError)>) {
+        let mut refused = Vec::new();
+        let mut names: HashMap<String, u16> = HashMap::new();
+        let mut id_of = |n: &str| -> u16 {
+            let next = names.len() as u16;
+            *names.entry(n.to_string()).or_insert(next)
+        };
+        let mut order: Vec<usize> = (0..rules.len()).collect();
+        order.sort_by_key(|&i| (order_key(&rules[i]), i));
+        let mut compiled = Vec::with_capacity(rules.len());
+        let mut builder = GroupBuilder::new();
+        for i in order {
+            let r = &rules[i];
+            let detections = match compile_detections(r) {
+                Ok(d) => d,
+                Err(e) => {
+                    refused.push((i, e));
+                    continue;
+                }
+            };
+            let idx = compiled.len() as u32;
+            let classes = classes_for(r.header.protocol);
+            if detections.lists.is_empty() {
+                builder.header_only(classes, idx, &r.header);
+            } else {
+                match usable_fast_pattern(r) {
+                    Some(e) => builder.fast_pattern(
+                        classes,
+                        FastPatternEntry {
+                            rule: idx,
+                            ..e
+                        },
+                    ),
+                    None => builder.always(classes, detections.lists[0].buffer, idx),
+                }
+            }
+            compiled.push(CompiledRule {
+                source: i,
+                header: r.header.clone(),
+                pass: r.header.action == Action::Pass,
+                flow: r.flow,
+                header_tests: r.header_tests.clone(),
+                detections,
+                flowbits: r
+                    .flowbits
+                    .iter()
+                    .map(|f| FlowbitOp {
+                        op: f.op,
+                        ids: f.names.iter().map(|n| id_of(n)).collect(),
+                        any: f.any,
+                    })
+                    .collect(),
+                xbits: r
+                    .xbits
+                    .iter()
+                    .map(|x| XbitOp {
+                        op: x.op,
+                        id: id_of(&format!("xbit:{}", x.name)),
+                        track: x.track,
+                        expire_secs: x.expire.unwrap_or(3600),
+                    })
+                    .collect(),
+                noalert: r.noalert,
+                threshold: r.threshold,
+                detection_filter: r.detection_filter,
+            });
+        }
+        let groups = match builder.build() {
+            Ok(g) => g,
+            Err(e) => {
+                // An automaton that cannot be built refuses every rule.
+                refused.extend(compiled.iter().map(|c| (c.source, CompileError(e.clone()))));
+                compiled.clear();
+                GroupBuilder::new().build().unwrap_or_default()
+            }
+        };
+        let n = compiled.len();
+        (
+            SignatureMatcher {
+                rules: compiled,
+                groups,
+                thresholds: Thresholds::new(limits.max_threshold_windows),
+                xbits: XBits::new(limits.max_xbits),
+                stamps: vec![0; n],
+                generation: 0,
+                candidates: Vec::new(),
+                transformed: Vec::new(),
+                stats: MatcherStats::default(),
+            },
+            refused,
+        )
+    }
+
+    /// Number of rules the matcher runs.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// True when no rule runs.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// Distinct fast patterns indexed, over all groups and buffers.
+    pub fn pattern_count(&self) -> usize {
+        self.groups
+            .iter()
+            .flat_map(|g| g.patterns.iter())
+            .map(|p| p.len())
+            .sum()
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> MatcherStats {
+        MatcherStats {
+            flowbits_dropped: self.stats.flowbits_dropped,
+            ..self.stats
+        }
+    }
+
+    /// Threshold windows and xbits dropped because their tables were full.
+    pub fn state_dropped(&self) -> u64 {
+        self.thresholds.dropped() + self.xbits.dropped()
+    }
+
+    /// Inspects one packet; matches that alert are appended to `out` in
+    /// rule order. `bits` are the flow's flowbits (a fresh value for
+    /// packets without a flow).
+    pub fn inspect(&mut self, i: &Inspect<'_>, bits: &mut FlowBits, out: &mut Vec<Match>) {
+        self.stats.packets += 1;
+        self.collect_candidates(i);
+        let first_out = out.len();
+        let candidates = std::mem::take(&mut self.candidates);
+        for &c in &candidates {
+            if !self.rule_matches(c, i, bits) {
+                continue;
+            }
+            self.stats.matches += 1;
+            let r = &self.rules[c as usize];
+            for f in &r.flowbits {
+                if matches!(f.op, BitOp::Set | BitOp::Unset | BitOp::Toggle) {
+                    for id in &f.ids {
+                        if !bits.apply(f.op, *id) {
+                            self.stats.flowbits_dropped += 1;
+                        }
+                    }
+                }
+            }
+            for x in &r.xbits {
+                if matches!(x.op, BitOp::Set | BitOp::Unset | BitOp::Toggle) {
+                    let key = track_key(x.track, i.header.src, i.header.dst);
+                    let expire = i.ts.add_nanos(i64::from(x.expire_secs) * 1_000_000_000);
+                    self.xbits.apply(x.op, x.id, key, expire, i.ts);
+                }
+            }
+            if r.pass {
+                self.stats.passed += 1;
+                out.truncate(first_out);
+                break;
+            }
+            if r.noalert {
+                continue;
+            }
+            if !self.thresholds_allow(c, i.ts, i) {
+                self.stats.thresholded += 1;
+                continue;
+            }
+            self.stats.alerts += 1;
+            out.push(Match {
+                rule: self.rules[c as usize].source,
+            });
+        }
+        self.candidates = candidates;
+    }
+
+    fn thresholds_allow(&mut self, c: u32, now: Timestamp, i: &Inspect<'_>) -> bool {
+        let r = &self.rules[c as usize];
+        let (src, dst) = (i.header.src, i.header.dst);
+        if let Some(df) = r.detection_filter {
+            let key = track_key(df.track, src, dst);
+            if !self.thresholds.allow(c, true, &df, key, now) {
+                return false;
+            }
+        }
+        if let Some(t) = r.threshold {
+            let key = track_key(t.track, src, dst);
+            if !self.thresholds.allow(c, false, &t, key, now) {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn collect_candidates(&mut self, i: &Inspect<'_>) {
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            self.stamps.iter_mut().for_each(|s| *s = 0);
+            self.generation = 1;
+        }
+        self.candidates.clear();
+        // Transformed buffers are computed once per packet, on first use.
+        self.transformed.iter_mut().for_each(|(_, v)| v.clear());
+        let Some(group) = self.groups.get(class_of(i.header.protocol)) else {
+            return;
+        };
+        let dport = match i.header.transport {
+            tripline_core::Transport::Tcp(t) => Some(t.dport),
+            tripline_core::Transport::Udp(u) => Some(u.dport),
+            _ => None,
+        };
+        group.header_candidates(i.header.src, i.header.dst, dport, &mut self.candidates);
+        if !i.header_only {
+            for p in &group.patterns {
+                let data = if p.transforms.is_empty() {
+                    i.buffers.get(p.buffer)
+                } else {
+                    i.buffers.get(p.buffer).map(|raw| {
+                        transformed(&mut self.transformed, p.buffer, &p.transforms, raw)
+                    })
+                };
+                if let Some(data) = data {
+                    p.candidates(data, &mut self.candidates);
+                }
+            }
+            for &(b, r) in &group.always {
+                if i.buffers.get(b).is_some() {
+                    self.candidates.push(r);
+                }
+            }
+        }
+        let (stamps, generation) = (&mut self.stamps, self.generation);
+        self.candidates.retain(|&r| {
+            let s = &mut stamps[r as usize];
+            let fresh = *s != generation;
+            *s = generation;
+            fresh
+        });
+        self.candidates.sort_unstable();
+        self.stats.candidates += self.candidates.len() as u64;
+    }
+
+    fn rule_matches(&mut self, c: u32, i: &Inspect<'_>, bits: &FlowBits) -> bool {
+        let SignatureMatcher {
+            rules,
+            transformed: cache,
+            xbits,
+            ..
+        } = self;
+        let r = &rules[c as usize];
+        if !protocol_matches(r.header.protocol, i)
+            || !endpoints_match(&r.header, i)
+            || !flow_matches(&r.flow, i)
+            || !r.header_tests.iter().all(|t| header_test_matches(t, i))
+        {
+            return false;
+        }
+        for f in &r.flowbits {
+            let test = |id: &u16| bits.is_set(*id);
+            let ok = match f.op {
+                BitOp::IsSet if f.any => f.ids.iter().any(test),
+                BitOp::IsSet => f.ids.iter().all(test),
+                BitOp::IsNotSet if f.any => f.ids.iter().any(|id| !bits.is_set(*id)),
+                BitOp::IsNotSet => f.ids.iter().all(|id| !bits.is_set(*id)),
+                _ => true,
+            };
+            if !ok {
+                return false;
+            }
+        }
+        for x in &r.xbits {
+            let key = track_key(x.track, i.header.src, i.header.dst);
+            let ok = match x.op {
+                BitOp::IsSet => xbits.is_set(x.id, key, i.ts),
+                BitOp::IsNotSet => !xbits.is_set(x.id, key, i.ts),
+                _ => true,
+            };
+            if !ok {
+                return false;
+            }
+        }
+        if i.header_only {
+            return r.detections.lists.is_empty();
+        }
+        for list in &r.detections.lists {
+            let Some(raw) = i.buffers.get(list.buffer) else {
+                return false;
+            };
+            let ok = if list.transforms.is_empty() {
+                ListRun::matches(list, raw)
+            } else {
+                let data = transformed(cache, list.buffer, &list.transforms, raw);
+                ListRun::matches(list, data)
+            };
+            if !ok {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// The transformed copy of a buffer, computed once per packet.
+fn transformed<'c>(
+    cache: &'c mut Vec<((Buffer, Vec<Transform>), Vec<u8>)>,
+    buffer: Buffer,
+    transforms: &[Transform],
+    raw: &[u8],
+) -> &'c [u8] {
+    let pos = match cache
+        .iter()
+        .position(|((b, t), _)| *b == buffer && t.as_slice() == transforms)
+    {
+        Some(p) => p,
+        None => {
+            cache.push(((buffer, transforms.to_vec()), Vec::new()));
+            cache.len() - 1
+        }
+    };
+    let out = &mut cache[pos].1;
+    if out.is_empty() && !raw.is_empty() {
+        apply_transforms(transforms, raw, out);
+    }
+    &cache[pos].1
+}
+
+/// The rule's fast pattern as a prefilter entry, unless it cannot be used
+/// (negated content: its absence is what matches).
+fn usable_fast_pattern(r: &Rule) -> Option<FastPatternEntry> {
+    let fp = r.fast_pattern?;
+    let Detection::Content(c) = r.detections.get(fp.detection)? else {
+        return None;
+    };
+    if c.negated {
+        return None;
+    }
+    let start = usize::from(fp.start);
+    let end = (start + usize::from(fp.len)).min(c.pattern.len());
+    let bytes = c.pattern.get(start..end)?.to_vec();
+    if bytes.is_empty() {
+        return None;
+    }
+    Some(FastPatternEntry {
+        rule: 0,
+        buffer: c.buffer,
+        transforms: c.transforms.clone(),
+        bytes,
+    })
+}
