@@ -15,7 +15,7 @@ pub struct Classification {
 }
 
 /// All classifications by short name.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Classifications {
     by_name: HashMap<String, Classification>,
 }

@@ -216,10 +216,14 @@ impl Pcre {
             Some(r) => (true, r.trim_start()),
             None => (false, v),
         };
-        if v.len() < 2 || !v.starts_with('"') || !v.ends_with('"') {
+        // Suricata also accepts an unquoted `/expression/flags`.
+        let inner = if v.len() >= 2 && v.starts_with('"') && v.ends_with('"') {
+            unquote(v)
+        } else if v.starts_with('/') {
+            v
+        } else {
             return Err("pcre must be a quoted \"/expression/flags\"".to_string());
-        }
-        let inner = unquote(v);
+        };
         let body = inner
             .strip_prefix('/')
             .ok_or_else(|| "pcre expression must start with '/'".to_string())?;

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use tripline_core::Timestamp;
 
 /// Bounds of the matcher's cross-packet state.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MatcherLimits {
     /// Threshold/detection_filter windows kept.
     pub max_threshold_windows: usize,
