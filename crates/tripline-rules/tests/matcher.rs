@@ -2,7 +2,9 @@
 //! semantic and checks a packet that should match and one that should not.
 
 use std::net::IpAddr;
-use tripline_core::{Header, HomeNets, IpFields, TcpFields, TcpFlags, Timestamp, Transport, UdpFields};
+use tripline_core::{
+    Header, HomeNets, IpFields, TcpFields, TcpFlags, Timestamp, Transport, UdpFields,
+};
 use tripline_rules::matcher::{Buffers, FlowContext, MatcherLimits};
 use tripline_rules::{Buffer, FlowBits, Inspect, Rule, SignatureMatcher, Variables, parse_rule};
 
@@ -63,7 +65,13 @@ const EST_TO_SERVER: FlowContext = FlowContext {
     server_bytes: 0,
 };
 
-fn sids(rules: &[Rule], m: &mut SignatureMatcher, h: &Header, payload: &[u8], bits: &mut FlowBits) -> Vec<u32> {
+fn sids(
+    rules: &[Rule],
+    m: &mut SignatureMatcher,
+    h: &Header,
+    payload: &[u8],
+    bits: &mut FlowBits,
+) -> Vec<u32> {
     let i = Inspect::packet(Timestamp(1_000_000_000), h, payload, EST_TO_SERVER);
     let mut out = Vec::new();
     m.inspect(&i, bits, &mut out);
@@ -101,7 +109,11 @@ fn offset_depth_nocase_negation() {
     assert!(!one(r, &web(), b"GET /admin"));
     assert!(!one(r, &web(), b" GET /index"));
     // port 80 only
-    assert!(!one(r, &tcp("10.0.0.1", 1, "192.168.1.5", 81, 0x18), b"GET /"));
+    assert!(!one(
+        r,
+        &tcp("10.0.0.1", 1, "192.168.1.5", 81, 0x18),
+        b"GET /"
+    ));
 }
 
 #[test]
@@ -128,7 +140,8 @@ fn pcre_relative_and_flags() {
 #[test]
 fn byte_test_jump_extract() {
     // length-prefixed field: 1 byte length, then that many bytes, then "OK"
-    let j = r#"alert tcp any any -> any any (msg:"x"; byte_jump:1,0; content:"OK"; within:2; sid:7;)"#;
+    let j =
+        r#"alert tcp any any -> any any (msg:"x"; byte_jump:1,0; content:"OK"; within:2; sid:7;)"#;
     assert!(one(j, &web(), b"\x03abcOK"));
     assert!(!one(j, &web(), b"\x02abcOK"));
     let t = r#"alert tcp any any -> any any (msg:"x"; content:"LEN"; byte_test:2,>,1000,0,relative; sid:8;)"#;
@@ -149,8 +162,12 @@ fn header_tests_and_flow() {
     assert!(one(r, &h(0x03), b""));
     assert!(one(r, &h(0x03 | 0xc0), b""), "12 = CWR/ECE masked");
     assert!(!one(r, &h(0x02), b""));
-    let d = r#"alert tcp any any -> any any (msg:"x"; dsize:>3; flow:established,to_client; sid:12;)"#;
-    assert!(!one(d, &web(), b"abcd"), "to_client rule on a to_server packet");
+    let d =
+        r#"alert tcp any any -> any any (msg:"x"; dsize:>3; flow:established,to_client; sid:12;)"#;
+    assert!(
+        !one(d, &web(), b"abcd"),
+        "to_client rule on a to_server packet"
+    );
 }
 
 #[test]
@@ -161,7 +178,10 @@ fn flowbits_carry_state_across_packets() {
     ]);
     let mut bits = FlowBits::default();
     assert!(sids(&r, &mut m, &web(), b"RUN x", &mut bits).is_empty());
-    assert!(sids(&r, &mut m, &web(), b"LOGIN bob", &mut bits).is_empty(), "noalert");
+    assert!(
+        sids(&r, &mut m, &web(), b"LOGIN bob", &mut bits).is_empty(),
+        "noalert"
+    );
     assert_eq!(sids(&r, &mut m, &web(), b"RUN x", &mut bits), vec![21]);
     // Setter and tester in one packet: the setter runs first.
     let mut fresh = FlowBits::default();
@@ -188,7 +208,10 @@ fn pass_rule_cancels_alerts_of_the_packet() {
     ]);
     assert!(sids(&r, &mut m, &web(), b"A", &mut FlowBits::default()).is_empty());
     let other = tcp("10.0.0.2", 40000, "192.168.1.5", 80, 0x18);
-    assert_eq!(sids(&r, &mut m, &other, b"A", &mut FlowBits::default()), vec![40]);
+    assert_eq!(
+        sids(&r, &mut m, &other, b"A", &mut FlowBits::default()),
+        vec![40]
+    );
 }
 
 #[test]

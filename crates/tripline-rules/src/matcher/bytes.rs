@@ -88,11 +88,26 @@ mod tests {
     fn binary_and_string_numbers() {
         let vars = [0; MAX_VARS];
         let d = b"\x01\x02ab123x";
-        assert_eq!(read_number(d, &read(2, 0, false, None), 0, &vars).unwrap().value, 0x0102);
-        assert_eq!(read_number(d, &read(2, 0, true, None), 0, &vars).unwrap().value, 0x0201);
+        assert_eq!(
+            read_number(d, &read(2, 0, false, None), 0, &vars)
+                .unwrap()
+                .value,
+            0x0102
+        );
+        assert_eq!(
+            read_number(d, &read(2, 0, true, None), 0, &vars)
+                .unwrap()
+                .value,
+            0x0201
+        );
         let r = read_number(d, &read(3, 4, false, Some(10)), 0, &vars).unwrap();
         assert_eq!((r.value, r.end), (123, 7));
-        assert_eq!(read_number(d, &read(0, 4, false, Some(10)), 0, &vars).unwrap().value, 123);
+        assert_eq!(
+            read_number(d, &read(0, 4, false, Some(10)), 0, &vars)
+                .unwrap()
+                .value,
+            123
+        );
         assert!(read_number(d, &read(2, 7, false, None), 0, &vars).is_none());
         assert!(read_number(d, &read(2, 2, false, Some(10)), 0, &vars).is_none());
     }

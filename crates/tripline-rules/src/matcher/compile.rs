@@ -5,7 +5,7 @@
 
 use crate::buffer::{Buffer, Transform};
 use crate::options::Cmp;
-use crate::payload::{ByteOptions, ByteOp, Content, Endian, Pcre, Value};
+use crate::payload::{ByteOp, ByteOptions, Content, Endian, Pcre, Value};
 use crate::rule::{Detection, Rule};
 use memchr::memmem::Finder;
 
@@ -70,10 +70,11 @@ pub(crate) struct ByteRead {
     pub bitmask: Option<u64>,
 }
 
-/// One test in a buffer list.
+/// One test in a buffer list (named like the keywords they come from).
 #[derive(Debug)]
+#[allow(clippy::enum_variant_names)]
 pub(crate) enum Test {
-    Content(ContentTest),
+    Content(Box<ContentTest>),
     Pcre(PcreTest),
     ByteTest {
         read: ByteRead,
@@ -256,7 +257,7 @@ pub(crate) fn compile_detections(rule: &Rule) -> Result<CompiledDetections, Comp
             other => (other.buffer(), &[]),
         };
         let test = match d {
-            Detection::Content(c) => Test::Content(compile_content(c, &vars)?),
+            Detection::Content(c) => Test::Content(Box::new(compile_content(c, &vars)?)),
             Detection::Pcre(p) => Test::Pcre(compile_pcre(p)?),
             Detection::ByteTest(t) => Test::ByteTest {
                 read: byte_read(t.bytes, vars.operand(&t.offset)?, &t.options, "byte_test")?,

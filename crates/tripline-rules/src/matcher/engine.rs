@@ -47,6 +47,12 @@ pub struct MatcherStats {
     pub packets: u64,
     /// Rules verified after the prefilter chose them.
     pub candidates: u64,
+    /// Candidates (before de-duplication) from the header index.
+    pub header_candidates: u64,
+    /// Candidates (before de-duplication) from fast-pattern hits.
+    pub pattern_candidates: u64,
+    /// Candidates (before de-duplication) without a usable fast pattern.
+    pub always_candidates: u64,
     /// Rules that matched (before thresholds and noalert).
     pub matches: u64,
     /// Matches that raised an alert.
@@ -93,9 +99,10 @@ pub struct SignatureMatcher {
     thresholds: Thresholds,
     xbits: XBits,
     stamps: Vec<u32>,
+    pattern_stamps: Vec<u32>,
     generation: u32,
     candidates: Vec<u32>,
-    transformed: Vec<((Buffer, Vec<Transform>), Vec<u8>)>,
+    transformed: TransformCache,
     stats: MatcherStats,
 }
 
@@ -144,13 +151,7 @@ impl SignatureMatcher {
                 builder.header_only(classes, idx, &r.header);
             } else {
                 match usable_fast_pattern(r) {
-                    Some(e) => builder.fast_pattern(
-                        classes,
-                        FastPatternEntry {
-                            rule: idx,
-                            ..e
-                        },
-                    ),
+                    Some(e) => builder.fast_pattern(classes, FastPatternEntry { rule: idx, ..e }),
                     None => builder.always(classes, detections.lists[0].buffer, idx),
                 }
             }
@@ -185,7 +186,7 @@ impl SignatureMatcher {
                 detection_filter: r.detection_filter,
             });
         }
-        let groups = match builder.build() {
+        let (groups, patterns) = match builder.build() {
             Ok(g) => g,
             Err(e) => {
                 // An automaton that cannot be built refuses every rule.
@@ -202,6 +203,7 @@ impl SignatureMatcher {
                 thresholds: Thresholds::new(limits.max_threshold_windows),
                 xbits: XBits::new(limits.max_xbits),
                 stamps: vec![0; n],
+                pattern_stamps: vec![0; patterns],
                 generation: 0,
                 candidates: Vec::new(),
                 transformed: Vec::new(),
@@ -315,6 +317,7 @@ impl SignatureMatcher {
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
             self.stamps.iter_mut().for_each(|s| *s = 0);
+            self.pattern_stamps.iter_mut().for_each(|s| *s = 0);
             self.generation = 1;
         }
         self.candidates.clear();
@@ -323,30 +326,40 @@ impl SignatureMatcher {
         let Some(group) = self.groups.get(class_of(i.header.protocol)) else {
             return;
         };
-        let dport = match i.header.transport {
-            tripline_core::Transport::Tcp(t) => Some(t.dport),
-            tripline_core::Transport::Udp(u) => Some(u.dport),
+        let ports = match i.header.transport {
+            tripline_core::Transport::Tcp(t) => Some((t.sport, t.dport)),
+            tripline_core::Transport::Udp(u) => Some((u.sport, u.dport)),
             _ => None,
         };
-        group.header_candidates(i.header.src, i.header.dst, dport, &mut self.candidates);
+        group.header_candidates(i.header.src, i.header.dst, ports, &mut self.candidates);
+        self.stats.header_candidates += self.candidates.len() as u64;
         if !i.header_only {
+            let before = self.candidates.len();
             for p in &group.patterns {
                 let data = if p.transforms.is_empty() {
                     i.buffers.get(p.buffer)
                 } else {
-                    i.buffers.get(p.buffer).map(|raw| {
-                        transformed(&mut self.transformed, p.buffer, &p.transforms, raw)
-                    })
+                    i.buffers
+                        .get(p.buffer)
+                        .map(|raw| transformed(&mut self.transformed, p.buffer, &p.transforms, raw))
                 };
                 if let Some(data) = data {
-                    p.candidates(data, &mut self.candidates);
+                    p.candidates(
+                        data,
+                        &mut self.pattern_stamps,
+                        self.generation,
+                        &mut self.candidates,
+                    );
                 }
             }
+            let after_patterns = self.candidates.len();
+            self.stats.pattern_candidates += (after_patterns - before) as u64;
             for &(b, r) in &group.always {
                 if i.buffers.get(b).is_some() {
                     self.candidates.push(r);
                 }
             }
+            self.stats.always_candidates += (self.candidates.len() - after_patterns) as u64;
         }
         let (stamps, generation) = (&mut self.stamps, self.generation);
         self.candidates.retain(|&r| {
@@ -367,10 +380,11 @@ impl SignatureMatcher {
             ..
         } = self;
         let r = &rules[c as usize];
+        // Cheapest first: address lists last.
         if !protocol_matches(r.header.protocol, i)
-            || !endpoints_match(&r.header, i)
             || !flow_matches(&r.flow, i)
             || !r.header_tests.iter().all(|t| header_test_matches(t, i))
+            || !endpoints_match(&r.header, i)
         {
             return false;
         }
@@ -419,9 +433,12 @@ impl SignatureMatcher {
     }
 }
 
+/// Transformed buffers of the current packet, by (buffer, transforms).
+type TransformCache = Vec<((Buffer, Vec<Transform>), Vec<u8>)>;
+
 /// The transformed copy of a buffer, computed once per packet.
 fn transformed<'c>(
-    cache: &'c mut Vec<((Buffer, Vec<Transform>), Vec<u8>)>,
+    cache: &'c mut TransformCache,
     buffer: Buffer,
     transforms: &[Transform],
     raw: &[u8],
@@ -443,6 +460,10 @@ fn transformed<'c>(
     &cache[pos].1
 }
 
+/// Fast patterns shorter than this are not indexed (their rules are
+/// verified on every packet with the buffer).
+const MIN_PREFILTER_LEN: usize = 1;
+
 /// The rule's fast pattern as a prefilter entry, unless it cannot be used
 /// (negated content: its absence is what matches).
 fn usable_fast_pattern(r: &Rule) -> Option<FastPatternEntry> {
@@ -456,7 +477,7 @@ fn usable_fast_pattern(r: &Rule) -> Option<FastPatternEntry> {
     let start = usize::from(fp.start);
     let end = (start + usize::from(fp.len)).min(c.pattern.len());
     let bytes = c.pattern.get(start..end)?.to_vec();
-    if bytes.is_empty() {
+    if bytes.len() < MIN_PREFILTER_LEN {
         return None;
     }
     Some(FastPatternEntry {

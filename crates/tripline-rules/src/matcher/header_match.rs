@@ -34,10 +34,10 @@ fn ports(i: &Inspect<'_>) -> Option<(u16, u16)> {
 pub(crate) fn endpoints_match(h: &RuleHeader, i: &Inspect<'_>) -> bool {
     let hdr = i.header;
     let one_way = |src, dst, sp: Option<u16>, dp: Option<u16>| {
-        h.src.contains(src)
-            && h.dst.contains(dst)
-            && (h.src_ports.is_any() || sp.is_some_and(|p| h.src_ports.contains(p)))
+        (h.src_ports.is_any() || sp.is_some_and(|p| h.src_ports.contains(p)))
             && (h.dst_ports.is_any() || dp.is_some_and(|p| h.dst_ports.contains(p)))
+            && h.src.contains(src)
+            && h.dst.contains(dst)
     };
     let (sp, dp) = match ports(i) {
         Some((s, d)) => (Some(s), Some(d)),

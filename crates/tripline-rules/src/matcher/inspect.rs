@@ -4,7 +4,7 @@
 //! relative test fails, an earlier content or pcre is retried at its next
 //! occurrence. The number of retries per list is capped.
 
-use super::bytes::{read_number, ByteValue};
+use super::bytes::{ByteValue, read_number};
 use super::compile::{BufferList, ContentTest, MAX_VARS, Test};
 use crate::payload::ByteOp;
 
@@ -193,8 +193,7 @@ impl<'d> ListRun<'d> {
                 let hay = &self.data[s..e];
                 let pos = find(c, hay);
                 if c.endswith {
-                    hay.len() >= c.pattern.len()
-                        && eq(c, &hay[hay.len() - c.pattern.len()..])
+                    hay.len() >= c.pattern.len() && eq(c, &hay[hay.len() - c.pattern.len()..])
                 } else {
                     pos.is_some()
                 }

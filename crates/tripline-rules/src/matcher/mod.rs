@@ -2,9 +2,9 @@
 //!
 //! * [`context`]: what is inspected ([`Inspect`]: header, flow context,
 //!   buffers);
-//! * `prefilter`: protocol groups, one Aho-Corasick automaton per buffer
-//!   over the rules' fast patterns, and a header index (addresses, ports)
-//!   for rules without content;
+//! * `prefilter`: protocol groups, one multi-pattern scan per buffer over
+//!   the rules' fast patterns (`anchor_scan`), and a header index
+//!   (addresses, ports) for rules without content;
 //! * `compile` and `inspect`: per-buffer test lists with Suricata's
 //!   relative-match semantics and bounded backtracking;
 //! * `header_match`: protocol, endpoints, `flow` and header tests;
@@ -12,6 +12,7 @@
 //!   and thresholds (bounded);
 //! * [`SignatureMatcher`] ties them together.
 
+mod anchor_scan;
 mod bytes;
 mod compile;
 pub mod context;

@@ -2,9 +2,9 @@
 //!
 //! Rules are grouped by protocol class (TCP, UDP, ICMP, other IP). Within a
 //! group:
-//! * rules with a fast pattern sit behind one Aho-Corasick automaton per
-//!   (buffer, transforms): a pattern found in the buffer makes its rules
-//!   candidates;
+//! * rules with a fast pattern sit behind one multi-pattern scan per
+//!   (buffer, transforms) ([`super::anchor_scan`]): a pattern found in the
+//!   buffer makes its rules candidates;
 //! * header-only rules (no buffer tests) sit in a header index: by source
 //!   or destination address when the rule names specific prefixes (the IP
 //!   reputation lists), else by destination port, else in a short list
@@ -12,11 +12,11 @@
 //! * the few rules with buffer tests but no usable fast pattern (only pcre,
 //!   only negated contents) are candidates for every packet with that buffer.
 //!
-//! The automata are case-insensitive (a superset): verification decides.
+//! The scans are case-insensitive (a superset): verification decides.
 
+use super::anchor_scan::AnchorScan;
 use crate::buffer::{Buffer, Transform};
 use crate::header::{AddressSpec, FlowDirection, PortSpec, Protocol};
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use tripline_core::Cidr;
@@ -123,6 +123,7 @@ pub(crate) struct HeaderIndex {
     by_src: IpIndex,
     by_dst: IpIndex,
     by_dport: HashMap<u16, Vec<u32>>,
+    by_sport: HashMap<u16, Vec<u32>>,
     rest: Vec<u32>,
 }
 
@@ -130,27 +131,11 @@ pub(crate) struct HeaderIndex {
 const MAX_INDEXED_PORTS: usize = 64;
 
 impl HeaderIndex {
+    /// Files a rule under its most selective key: specific destination
+    /// ports, else specific source ports, else narrow address prefixes
+    /// (the reputation lists), else the list checked for every packet.
     fn insert(&mut self, rule: u32, h: &crate::header::RuleHeader) {
         if h.direction == FlowDirection::OneWay {
-            let (mut src, mut dst) = (Vec::new(), Vec::new());
-            let src_ok = positive_prefixes(&h.src, &mut src);
-            let dst_ok = positive_prefixes(&h.dst, &mut dst);
-            // Index on the more specific side: more prefixes, then longer.
-            let score = |v: &Vec<Cidr>| {
-                (
-                    v.len(),
-                    v.iter().map(|c| c.prefix_len()).min().unwrap_or(0),
-                )
-            };
-            let use_src = src_ok && (!dst_ok || score(&src) >= score(&dst));
-            if use_src {
-                src.iter().for_each(|c| self.by_src.insert(*c, rule));
-                return;
-            }
-            if dst_ok {
-                dst.iter().for_each(|c| self.by_dst.insert(*c, rule));
-                return;
-            }
             let mut ports = Vec::new();
             if positive_ports(&h.dst_ports, &mut ports, MAX_INDEXED_PORTS) {
                 ports.sort_unstable();
@@ -160,28 +145,64 @@ impl HeaderIndex {
                 }
                 return;
             }
+            ports.clear();
+            if positive_ports(&h.src_ports, &mut ports, MAX_INDEXED_PORTS) {
+                ports.sort_unstable();
+                ports.dedup();
+                for p in ports {
+                    self.by_sport.entry(p).or_default().push(rule);
+                }
+                return;
+            }
+            let (mut src, mut dst) = (Vec::new(), Vec::new());
+            let narrow = |v: &[Cidr]| {
+                !v.is_empty()
+                    && v.iter()
+                        .all(|c| c.prefix_len() >= if c.addr().is_ipv4() { 16 } else { 48 })
+            };
+            let src_ok = positive_prefixes(&h.src, &mut src) && narrow(&src);
+            let dst_ok = positive_prefixes(&h.dst, &mut dst) && narrow(&dst);
+            // Of two narrow sides, index the one with more (so rarer) prefixes.
+            if src_ok && (!dst_ok || src.len() >= dst.len()) {
+                src.iter().for_each(|c| self.by_src.insert(*c, rule));
+                return;
+            }
+            if dst_ok {
+                dst.iter().for_each(|c| self.by_dst.insert(*c, rule));
+                return;
+            }
         }
         self.rest.push(rule);
     }
 
-    fn candidates(&self, src: IpAddr, dst: IpAddr, dport: Option<u16>, out: &mut Vec<u32>) {
+    fn candidates(&self, src: IpAddr, dst: IpAddr, ports: Option<(u16, u16)>, out: &mut Vec<u32>) {
         self.by_src.lookup(src, out);
         self.by_dst.lookup(dst, out);
-        if let Some(rules) = dport.and_then(|p| self.by_dport.get(&p)) {
-            out.extend_from_slice(rules);
+        if let Some((sport, dport)) = ports {
+            if let Some(rules) = self.by_dport.get(&dport) {
+                out.extend_from_slice(rules);
+            }
+            if let Some(rules) = self.by_sport.get(&sport) {
+                out.extend_from_slice(rules);
+            }
         }
         out.extend_from_slice(&self.rest);
     }
 }
 
-/// One automaton over the fast patterns of one (buffer, transforms).
+/// One scan over the fast patterns of one (buffer, transforms).
 #[derive(Debug)]
 pub(crate) struct PatternIndex {
     pub buffer: Buffer,
     pub transforms: Vec<Transform>,
-    ac: AhoCorasick,
+    scan: AnchorScan,
     rules_of: Vec<Vec<u32>>,
+    /// Offset of this index's patterns in the matcher's per-pattern stamps.
+    base: usize,
 }
+
+/// A buffer with the transforms applied to it.
+type BufferKey = (Buffer, Vec<Transform>);
 
 /// A fast pattern to index.
 pub(crate) struct FastPatternEntry {
@@ -217,7 +238,12 @@ impl GroupBuilder {
         }
     }
 
-    pub(crate) fn header_only(&mut self, classes: &[usize], rule: u32, h: &crate::header::RuleHeader) {
+    pub(crate) fn header_only(
+        &mut self,
+        classes: &[usize],
+        rule: u32,
+        h: &crate::header::RuleHeader,
+    ) {
         for &c in classes {
             self.header[c].insert(rule, h);
         }
@@ -241,10 +267,13 @@ impl GroupBuilder {
         }
     }
 
-    pub(crate) fn build(self) -> Result<Vec<Group>, String> {
+    /// Builds the groups; also returns the total number of patterns (the
+    /// length of the per-pattern stamp table).
+    pub(crate) fn build(self) -> Result<(Vec<Group>, usize), String> {
         let mut groups = Vec::new();
+        let mut base = 0usize;
         for ((fast, header), always) in self.fast.into_iter().zip(self.header).zip(self.always) {
-            let mut by_key: Vec<((Buffer, Vec<Transform>), Vec<FastPatternEntry>)> = Vec::new();
+            let mut by_key: Vec<(BufferKey, Vec<FastPatternEntry>)> = Vec::new();
             for e in fast {
                 match by_key
                     .iter_mut()
@@ -271,17 +300,16 @@ impl GroupBuilder {
                         rules_of[id].push(e.rule);
                     }
                 }
-                let ac = AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .build(&pats)
-                    .map_err(|e| format!("building the {} automaton: {e}", buffer.name()))?;
+                let scan = AnchorScan::new(&pats);
+                let n = rules_of.len();
                 patterns.push(PatternIndex {
                     buffer,
                     transforms,
-                    ac,
+                    scan,
                     rules_of,
+                    base,
                 });
+                base += n;
             }
             groups.push(Group {
                 patterns,
@@ -289,7 +317,7 @@ impl GroupBuilder {
                 always,
             });
         }
-        Ok(groups)
+        Ok((groups, base))
     }
 }
 
@@ -299,19 +327,32 @@ impl Group {
         &self,
         src: IpAddr,
         dst: IpAddr,
-        dport: Option<u16>,
+        ports: Option<(u16, u16)>,
         out: &mut Vec<u32>,
     ) {
-        self.header.candidates(src, dst, dport, out);
+        self.header.candidates(src, dst, ports, out);
     }
 }
 
 impl PatternIndex {
-    /// Adds the rules whose fast pattern occurs in `data`.
-    pub(crate) fn candidates(&self, data: &[u8], out: &mut Vec<u32>) {
-        for m in self.ac.find_overlapping_iter(data) {
-            out.extend_from_slice(&self.rules_of[m.pattern().as_usize()]);
-        }
+    /// Adds the rules whose fast pattern occurs in `data`, once per
+    /// pattern however often it occurs (`stamps` holds the generation in
+    /// which each pattern was last seen).
+    pub(crate) fn candidates(
+        &self,
+        data: &[u8],
+        stamps: &mut [u32],
+        generation: u32,
+        out: &mut Vec<u32>,
+    ) {
+        self.scan.scan(data, |id| {
+            let id = id as usize;
+            let stamp = &mut stamps[self.base + id];
+            if *stamp != generation {
+                *stamp = generation;
+                out.extend_from_slice(&self.rules_of[id]);
+            }
+        });
     }
 
     /// Number of distinct patterns.

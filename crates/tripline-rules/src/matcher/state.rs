@@ -168,7 +168,7 @@ impl Thresholds {
         }
         match t.kind.unwrap_or(ThresholdKind::Limit) {
             ThresholdKind::Limit => w.count <= t.count,
-            ThresholdKind::Threshold => t.count > 0 && w.count % t.count == 0,
+            ThresholdKind::Threshold => t.count > 0 && w.count.is_multiple_of(t.count),
             ThresholdKind::Both => {
                 if w.count >= t.count && !w.alerted {
                     w.alerted = true;
@@ -203,13 +203,20 @@ impl XBits {
         self.bits.map.get(&(id, key)).is_some_and(|exp| *exp > now)
     }
 
-    pub(crate) fn apply(&mut self, op: BitOp, id: u16, key: TrackKey, expire: Timestamp, now: Timestamp) {
+    pub(crate) fn apply(
+        &mut self,
+        op: BitOp,
+        id: u16,
+        key: TrackKey,
+        expire: Timestamp,
+        now: Timestamp,
+    ) {
         let set = self.is_set(id, key, now);
         match (op, set) {
-            (BitOp::Set, _) | (BitOp::Toggle, false) => {
-                if self.bits.map.contains_key(&(id, key)) || self.bits.make_room(|e| *e <= now) {
-                    self.bits.map.insert((id, key), expire);
-                }
+            (BitOp::Set, _) | (BitOp::Toggle, false)
+                if self.bits.map.contains_key(&(id, key)) || self.bits.make_room(|e| *e <= now) =>
+            {
+                self.bits.map.insert((id, key), expire);
             }
             (BitOp::Unset, _) | (BitOp::Toggle, true) => {
                 self.bits.map.remove(&(id, key));
@@ -246,14 +253,20 @@ mod tests {
         let key = TrackKey::One(IpAddr::V4(Ipv4Addr::LOCALHOST));
         let mut th = Thresholds::new(10);
         let limit = t(Some(ThresholdKind::Limit), 2, 60);
-        let got: Vec<bool> = (0..4).map(|i| th.allow(1, false, &limit, key, ts(i))).collect();
+        let got: Vec<bool> = (0..4)
+            .map(|i| th.allow(1, false, &limit, key, ts(i)))
+            .collect();
         assert_eq!(got, [true, true, false, false]);
         assert!(th.allow(1, false, &limit, key, ts(61)), "a new period");
         let every = t(Some(ThresholdKind::Threshold), 3, 60);
-        let got: Vec<bool> = (0..6).map(|i| th.allow(2, false, &every, key, ts(i))).collect();
+        let got: Vec<bool> = (0..6)
+            .map(|i| th.allow(2, false, &every, key, ts(i)))
+            .collect();
         assert_eq!(got, [false, false, true, false, false, true]);
         let both = t(Some(ThresholdKind::Both), 2, 60);
-        let got: Vec<bool> = (0..4).map(|i| th.allow(3, false, &both, key, ts(i))).collect();
+        let got: Vec<bool> = (0..4)
+            .map(|i| th.allow(3, false, &both, key, ts(i)))
+            .collect();
         assert_eq!(got, [false, true, false, false]);
         let df = t(None, 2, 60);
         let got: Vec<bool> = (0..4).map(|i| th.allow(4, true, &df, key, ts(i))).collect();

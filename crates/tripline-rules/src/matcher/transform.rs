@@ -23,7 +23,11 @@ mod tests {
     fn transforms_in_order() {
         let mut out = Vec::new();
         apply_transforms(
-            &[Transform::StripWhitespace, Transform::ToLowercase, Transform::DotPrefix],
+            &[
+                Transform::StripWhitespace,
+                Transform::ToLowercase,
+                Transform::DotPrefix,
+            ],
             b"Ex ample.COM",
             &mut out,
         );
