@@ -1,0 +1,489 @@
+//! HTTP/1.x requests and responses from a reassembled TCP stream, exposing
+//! the buffers Suricata's rules inspect (`http.method`, `http.uri`,
+//! `http.uri.raw`, `http.host`, `http.user_agent`, `http.header`,
+//! `http.header_names`, `http.cookie`, `http.content_type`,
+//! `http.request_line`, `http.request_body`, `http.stat_code`,
+//! `http.stat_msg`, `http.response_line`, `http.response_body`/`file.data`).
+//!
+//! The parsers are incremental: given the unconsumed bytes of one direction
+//! they return [`Parsed::Incomplete`] until a whole message head (and the
+//! body, or as much of it as the cap keeps) is there, then
+//! [`Parsed::Complete`] with the number of bytes consumed, so pipelined
+//! messages are parsed one after the other. Raw buffers borrow the input;
+//! normalized and decoded buffers (URI, host, header, body) are written
+//! into a caller-provided [`HttpScratch`] that is reused from message to
+//! message, so nothing is allocated per message once it has grown.
+//!
+//! A body longer than its cap is cut: the message completes with the first
+//! `cap` bytes and a [`BodyReader`] in `body_rest` that skips the remainder
+//! as it arrives. Normalization rules are in [`uri`]; header merging in
+//! `headers`. gzip bodies are not inflated.
+
+mod body;
+mod headers;
+pub mod uri;
+
+pub use body::{BodyFraming, BodyProgress, BodyReader};
+
+use headers::Field;
+
+/// Why bytes are not a valid HTTP/1.x message. Offsets are into the buffer
+/// given to the parser.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HttpError {
+    /// The start line is not an HTTP request or status line.
+    #[error("not HTTP at byte {offset}")]
+    NotHttp {
+        /// Where the start line begins.
+        offset: usize,
+    },
+    /// A field that breaks the grammar.
+    #[error("malformed HTTP {what} at byte {offset}")]
+    Malformed {
+        /// Where the field is.
+        offset: usize,
+        /// Which field.
+        what: &'static str,
+    },
+    /// Something over a cap (head size, field count, line length).
+    #[error("HTTP {what} too large at byte {offset}")]
+    TooLarge {
+        /// Where it starts.
+        offset: usize,
+        /// What is too large.
+        what: &'static str,
+    },
+}
+
+/// Result of an incremental parse.
+#[derive(Debug)]
+pub enum Parsed<T> {
+    /// More bytes are needed; nothing was consumed.
+    Incomplete,
+    /// A whole message.
+    Complete(T),
+}
+
+/// Caps of the HTTP parsers (Suricata's defaults where it has them).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// Longest message head (start line and fields).
+    pub max_head: usize,
+    /// Most header fields per message.
+    pub max_fields: usize,
+    /// Request body bytes kept (`request-body-limit`, 100 KiB).
+    pub request_body: usize,
+    /// Response body bytes kept (`response-body-limit`, 100 KiB).
+    pub response_body: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            max_head: 64 * 1024,
+            max_fields: 256,
+            request_body: 100 * 1024,
+            response_body: 100 * 1024,
+        }
+    }
+}
+
+/// Reusable buffers for the normalized and decoded views of a message.
+#[derive(Debug, Default)]
+pub struct HttpScratch {
+    fields: Vec<Field>,
+    uri: Vec<u8>,
+    host: Vec<u8>,
+    header: Vec<u8>,
+    header_names: Vec<u8>,
+    body: Vec<u8>,
+}
+
+/// One parsed request.
+#[derive(Debug)]
+pub struct HttpRequest<'a> {
+    /// `http.request_line`: the request line without its line ending.
+    pub request_line: &'a [u8],
+    /// `http.method`.
+    pub method: &'a [u8],
+    /// `http.uri.raw`: the request target as sent.
+    pub uri_raw: &'a [u8],
+    /// `http.uri`: the normalized target (see [`uri`]).
+    pub uri: &'a [u8],
+    /// `http.protocol`, e.g. `HTTP/1.1`.
+    pub protocol: &'a [u8],
+    /// `http.host`: normalized host of an absolute target, else of the Host
+    /// field; `None` when neither is there.
+    pub host: Option<&'a [u8]>,
+    /// `http.host.raw`: the Host field as sent.
+    pub host_raw: Option<&'a [u8]>,
+    /// `http.user_agent`.
+    pub user_agent: Option<&'a [u8]>,
+    /// `http.cookie`: the Cookie field.
+    pub cookie: Option<&'a [u8]>,
+    /// `http.content_type`.
+    pub content_type: Option<&'a [u8]>,
+    /// `http.header`: every field but Cookie as `Name: value\r\n`.
+    pub header: &'a [u8],
+    /// `http.header_names`: `\r\nName1\r\nName2\r\n\r\n`.
+    pub header_names: &'a [u8],
+    /// `http.header.raw`: the field lines as sent.
+    pub header_raw: &'a [u8],
+    /// `http.request_body`: the decoded body, at most the cap.
+    pub body: &'a [u8],
+    /// Lines in the head that were not fields (skipped).
+    pub invalid_lines: u32,
+    /// Bytes of the input this message took.
+    pub consumed: usize,
+    /// Set when the body goes on past what was consumed (it was cut at the
+    /// cap): feed the following bytes to it before the next message.
+    pub body_rest: Option<BodyReader>,
+}
+
+/// One parsed response.
+#[derive(Debug)]
+pub struct HttpResponse<'a> {
+    /// `http.response_line`: the status line without its line ending.
+    pub response_line: &'a [u8],
+    /// `http.protocol`, e.g. `HTTP/1.0`.
+    pub protocol: &'a [u8],
+    /// `http.stat_code`, three digits.
+    pub stat_code: &'a [u8],
+    /// The status code as a number.
+    pub status: u16,
+    /// `http.stat_msg` (may be empty).
+    pub stat_msg: &'a [u8],
+    /// `http.cookie`: the Set-Cookie field.
+    pub cookie: Option<&'a [u8]>,
+    /// `http.content_type`.
+    pub content_type: Option<&'a [u8]>,
+    /// `http.header`: every field but Set-Cookie as `Name: value\r\n`.
+    pub header: &'a [u8],
+    /// `http.header_names`.
+    pub header_names: &'a [u8],
+    /// `http.header.raw`.
+    pub header_raw: &'a [u8],
+    /// `http.response_body` / `file.data`: dechunked body, at most the cap.
+    pub body: &'a [u8],
+    /// Lines in the head that were not fields (skipped).
+    pub invalid_lines: u32,
+    /// Bytes of the input this message took.
+    pub consumed: usize,
+    /// Set when the body goes on past what was consumed.
+    pub body_rest: Option<BodyReader>,
+}
+
+impl HttpResponse<'_> {
+    /// True for a 1xx interim response: the final one is still to come.
+    pub fn is_interim(&self) -> bool {
+        (100..200).contains(&self.status)
+    }
+}
+
+/// What the response parser needs to know about the exchange.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ResponseContext {
+    /// The request was HEAD: the response has no body whatever it says.
+    pub head_request: bool,
+    /// The server side of the stream has closed: a body delimited by the
+    /// close is complete.
+    pub stream_closed: bool,
+}
+
+/// The head of a message: start line and field block, as ranges.
+struct Head {
+    /// Offset of the start line (after leading empty lines).
+    start: usize,
+    /// End of the start line, without its line ending.
+    start_line_end: usize,
+    /// The field block.
+    block: (usize, usize),
+    /// First byte after the empty line.
+    body: usize,
+}
+
+/// Finds the head in `buf`; `Ok(None)` when it is not complete yet.
+fn find_head(buf: &[u8], max_head: usize) -> Result<Option<Head>, HttpError> {
+    let mut start = 0;
+    while let Some(b'\r' | b'\n') = buf.get(start) {
+        start += 1;
+    }
+    let Some(nl) = memchr::memchr(b'\n', &buf[start..]).map(|i| start + i) else {
+        return too_large(buf.len() - start, max_head, start);
+    };
+    let start_line_end = if buf[nl - 1] == b'\r' { nl - 1 } else { nl };
+    let mut pos = nl + 1;
+    loop {
+        let Some(i) = memchr::memchr(b'\n', &buf[pos..]) else {
+            return too_large(buf.len() - start, max_head, start);
+        };
+        let line = &buf[pos..pos + i];
+        if line.is_empty() || line == b"\r" {
+            return Ok(Some(Head {
+                start,
+                start_line_end,
+                block: (nl + 1, pos),
+                body: pos + i + 1,
+            }));
+        }
+        pos += i + 1;
+        if pos - start > max_head {
+            return too_large(pos - start, max_head, start);
+        }
+    }
+}
+
+fn too_large(len: usize, max: usize, offset: usize) -> Result<Option<Head>, HttpError> {
+    if len > max {
+        Err(HttpError::TooLarge {
+            offset,
+            what: "message head",
+        })
+    } else {
+        Ok(None)
+    }
+}
+
+/// Splits a start line into its three space-separated parts (runs of
+/// spaces or tabs tolerated); the third part is the rest of the line.
+fn three_parts(line: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
+    let sp = |b: &u8| *b == b' ' || *b == b'\t';
+    let a_end = line.iter().position(sp)?;
+    let rest = &line[a_end..];
+    let b_start = a_end + rest.iter().position(|b| !sp(b))?;
+    let b_end = b_start
+        + line[b_start..]
+            .iter()
+            .position(sp)
+            .unwrap_or(line.len() - b_start);
+    let c_start = (b_end
+        + line[b_end..]
+            .iter()
+            .position(|b| !sp(b))
+            .unwrap_or(line.len() - b_end))
+    .min(line.len());
+    Some((
+        &line[..a_end],
+        &line[b_start..b_end],
+        line[c_start..].trim_ascii_end(),
+    ))
+}
+
+fn is_token(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Parses one request from the start of `buf`.
+pub fn parse_request<'a>(
+    buf: &'a [u8],
+    scratch: &'a mut HttpScratch,
+    limits: &HttpLimits,
+) -> Result<Parsed<HttpRequest<'a>>, HttpError> {
+    let Some(head) = find_head(buf, limits.max_head)? else {
+        let skip = buf
+            .iter()
+            .take_while(|&&b| b == b'\r' || b == b'\n')
+            .count();
+        if buf.len() - skip >= 16 && !looks_like_request(&buf[skip..]) {
+            return Err(HttpError::NotHttp { offset: skip });
+        }
+        return Ok(Parsed::Incomplete);
+    };
+    let line = &buf[head.start..head.start_line_end];
+    let not_http = HttpError::NotHttp { offset: head.start };
+    let (method, target, protocol) = three_parts(line).ok_or(not_http)?;
+    if method.is_empty()
+        || !method.iter().all(|&b| is_token(b))
+        || target.is_empty()
+        || !protocol.starts_with(b"HTTP/")
+    {
+        return Err(not_http);
+    }
+    let invalid_lines =
+        headers::parse_fields(buf, head.block, &mut scratch.fields, limits.max_fields)?;
+    let fields = &scratch.fields;
+    headers::build_buffers(
+        buf,
+        fields,
+        b"cookie",
+        &mut scratch.header,
+        &mut scratch.header_names,
+    );
+    uri::normalize_uri(target, &mut scratch.uri);
+    let host_raw = headers::find(buf, fields, b"host");
+    let host = uri::uri_authority_host(target).or(host_raw);
+    if let Some(h) = host {
+        uri::normalize_host(h, &mut scratch.host);
+    }
+    let framing = if headers::is_chunked(buf, fields) {
+        BodyFraming::Chunked
+    } else {
+        match headers::content_length(buf, fields) {
+            Ok(Some(n)) => BodyFraming::Length(n),
+            Ok(None) => BodyFraming::None,
+            Err(offset) => {
+                return Err(HttpError::Malformed {
+                    offset,
+                    what: "Content-Length",
+                });
+            }
+        }
+    };
+    let Some((consumed, body_rest)) = read_body(
+        buf,
+        head.body,
+        framing,
+        &mut scratch.body,
+        limits.request_body,
+        false,
+    )?
+    else {
+        return Ok(Parsed::Incomplete);
+    };
+    let s: &'a HttpScratch = scratch;
+    Ok(Parsed::Complete(HttpRequest {
+        request_line: line,
+        method,
+        uri_raw: target,
+        uri: &s.uri,
+        protocol,
+        host: host.map(|_| &s.host[..]),
+        host_raw,
+        user_agent: headers::find(buf, &s.fields, b"user-agent"),
+        cookie: headers::find(buf, &s.fields, b"cookie"),
+        content_type: headers::find(buf, &s.fields, b"content-type"),
+        header: &s.header,
+        header_names: &s.header_names,
+        header_raw: &buf[head.block.0..head.block.1],
+        body: &s.body,
+        invalid_lines,
+        consumed,
+        body_rest,
+    }))
+}
+
+/// True when the first bytes could start a request line (a token, then a
+/// space): a quick "is this HTTP at all" for streams that never complete a
+/// head.
+pub fn looks_like_request(buf: &[u8]) -> bool {
+    let n = buf.iter().take(32).take_while(|&&b| is_token(b)).count();
+    n > 0 && matches!(buf.get(n), Some(b' ' | b'\t'))
+}
+
+/// True when the first bytes could start a status line.
+pub fn looks_like_response(buf: &[u8]) -> bool {
+    let n = buf.len().min(5);
+    buf[..n].eq_ignore_ascii_case(&b"HTTP/"[..n])
+}
+
+/// Parses one response from the start of `buf`.
+pub fn parse_response<'a>(
+    buf: &'a [u8],
+    scratch: &'a mut HttpScratch,
+    limits: &HttpLimits,
+    ctx: ResponseContext,
+) -> Result<Parsed<HttpResponse<'a>>, HttpError> {
+    let Some(head) = find_head(buf, limits.max_head)? else {
+        let skip = buf
+            .iter()
+            .take_while(|&&b| b == b'\r' || b == b'\n')
+            .count();
+        if !looks_like_response(&buf[skip..]) {
+            return Err(HttpError::NotHttp { offset: skip });
+        }
+        return Ok(Parsed::Incomplete);
+    };
+    let line = &buf[head.start..head.start_line_end];
+    let not_http = HttpError::NotHttp { offset: head.start };
+    if !looks_like_response(line) || line.len() < 5 {
+        return Err(not_http);
+    }
+    let (protocol, code, msg) = three_parts(line).ok_or(not_http)?;
+    if code.len() != 3 || !code.iter().all(u8::is_ascii_digit) {
+        return Err(HttpError::Malformed {
+            offset: head.start + protocol.len(),
+            what: "status code",
+        });
+    }
+    let status = code.iter().fold(0u16, |a, &d| a * 10 + (d - b'0') as u16);
+    let invalid_lines =
+        headers::parse_fields(buf, head.block, &mut scratch.fields, limits.max_fields)?;
+    let fields = &scratch.fields;
+    headers::build_buffers(
+        buf,
+        fields,
+        b"set-cookie",
+        &mut scratch.header,
+        &mut scratch.header_names,
+    );
+    let no_body =
+        ctx.head_request || (100..200).contains(&status) || status == 204 || status == 304;
+    let framing = if no_body {
+        BodyFraming::None
+    } else if headers::is_chunked(buf, fields) {
+        BodyFraming::Chunked
+    } else {
+        match headers::content_length(buf, fields) {
+            Ok(Some(n)) => BodyFraming::Length(n),
+            Ok(None) => BodyFraming::UntilClose,
+            Err(offset) => {
+                return Err(HttpError::Malformed {
+                    offset,
+                    what: "Content-Length",
+                });
+            }
+        }
+    };
+    let Some((consumed, body_rest)) = read_body(
+        buf,
+        head.body,
+        framing,
+        &mut scratch.body,
+        limits.response_body,
+        ctx.stream_closed,
+    )?
+    else {
+        return Ok(Parsed::Incomplete);
+    };
+    let s: &'a HttpScratch = scratch;
+    Ok(Parsed::Complete(HttpResponse {
+        response_line: line,
+        protocol,
+        stat_code: code,
+        status,
+        stat_msg: msg,
+        cookie: headers::find(buf, &s.fields, b"set-cookie"),
+        content_type: headers::find(buf, &s.fields, b"content-type"),
+        header: &s.header,
+        header_names: &s.header_names,
+        header_raw: &buf[head.block.0..head.block.1],
+        body: &s.body,
+        invalid_lines,
+        consumed,
+        body_rest,
+    }))
+}
+
+/// Decodes the body from `buf[from..]`. `Some((consumed, rest))` once the
+/// body ended or filled its cap (`rest` then skips what follows); `None`
+/// while more is needed.
+fn read_body(
+    buf: &[u8],
+    from: usize,
+    framing: BodyFraming,
+    out: &mut Vec<u8>,
+    cap: usize,
+    closed: bool,
+) -> Result<Option<(usize, Option<BodyReader>)>, HttpError> {
+    out.clear();
+    let mut reader = BodyReader::new(framing);
+    let p = reader.feed(&buf[from..], from, out, cap)?;
+    let consumed = from + p.consumed;
+    if p.done || (reader.until_close() && closed) {
+        Ok(Some((consumed, None)))
+    } else if out.len() >= cap {
+        Ok(Some((consumed, Some(reader))))
+    } else {
+        Ok(None)
+    }
+}
