@@ -54,6 +54,10 @@ pub struct EngineConfig {
     pub bruteforce: crate::detectors::bruteforce::BruteforceConfig,
     /// The osfp detector (p0f database path, state caps).
     pub osfp: crate::detectors::osfp::OsfpConfig,
+    /// The filter detector (named tcpdump expressions).
+    pub filter: crate::detectors::filter::FilterConfig,
+    /// The signature detector (Suricata/Snort rules).
+    pub signature: crate::detectors::signature::SignatureConfig,
 }
 
 /// Per-type counters.
@@ -166,12 +170,29 @@ impl Engine {
             .find_map(|a| a.downcast_mut::<crate::detectors::scan::ScanDetector>())
     }
 
+    /// The signature detector (its counters), when it runs.
+    pub fn signature_mut(&mut self) -> Option<&mut crate::detectors::signature::SignatureDetector> {
+        self.detectors
+            .iter_mut()
+            .filter_map(|d| d.as_any_mut())
+            .find_map(|a| a.downcast_mut::<crate::detectors::signature::SignatureDetector>())
+    }
+
     /// The osfp detector (OS guesses per source), when enabled.
     pub fn osfp_mut(&mut self) -> Option<&mut crate::detectors::osfp::OsfpDetector> {
         self.detectors
             .iter_mut()
             .filter_map(|d| d.as_any_mut())
             .find_map(|a| a.downcast_mut::<crate::detectors::osfp::OsfpDetector>())
+    }
+
+    /// The filter detector (counters, expressions that failed for a link
+    /// type), when it runs.
+    pub fn filter_mut(&mut self) -> Option<&mut crate::detectors::filter::FilterDetector> {
+        self.detectors
+            .iter_mut()
+            .filter_map(|d| d.as_any_mut())
+            .find_map(|a| a.downcast_mut::<crate::detectors::filter::FilterDetector>())
     }
 
     /// The names of the running detectors, in order.

@@ -18,6 +18,7 @@ pub mod firewall_conn;
 pub mod flow_table;
 pub mod lru;
 pub mod osfp;
+pub mod reassembly;
 pub mod seen;
 
 pub use allow_list::{AllowList, AllowRule, DomainPattern};

@@ -7,8 +7,10 @@
 
 pub mod bruteforce;
 pub mod connwatch;
+pub mod filter;
 pub mod osfp;
 pub mod scan;
+pub mod signature;
 pub mod tripwire;
 
 use crate::dns_cache::NameLookup;
@@ -94,6 +96,16 @@ pub fn registry(config: &EngineConfig) -> Vec<Box<dyn Detector>> {
     }
     if config.osfp.enabled {
         v.push(Box::new(osfp::OsfpDetector::new(config.osfp.clone())));
+    }
+    if config.signature.enabled && !config.signature.rules.is_empty() {
+        v.push(Box::new(signature::SignatureDetector::new(
+            config.signature.clone(),
+        )));
+    }
+    if config.filter.enabled && !config.filter.filters.is_empty() {
+        // Rejected expressions were reported when the list was loaded.
+        let (filter, _rejected) = filter::FilterDetector::new(config.filter.clone());
+        v.push(Box::new(filter));
     }
     v
 }

@@ -1,0 +1,94 @@
+//! A rule match as an [`Alert`]: the rule's identity, its classification's
+//! category and severity, and bounded evidence (payload as base64 and
+//! printable text, the rule's metadata).
+
+use base64::Engine as _;
+use tripline_core::{Alert, Header, Severity, Timestamp};
+use tripline_rules::header::AppProto;
+use tripline_rules::{Classifications, Rule};
+
+/// Most payload bytes kept with an alert.
+pub const MAX_ALERT_PAYLOAD: usize = 1024;
+
+fn printable(payload: &[u8]) -> String {
+    payload
+        .iter()
+        .map(|&b| {
+            if b.is_ascii_graphic() || b == b' ' {
+                b as char
+            } else {
+                '.'
+            }
+        })
+        .collect()
+}
+
+/// Builds the alert for `rule` matching the packet `h` with `payload`.
+pub(crate) fn from_match(
+    rule: &Rule,
+    classes: Option<&Classifications>,
+    ts: Timestamp,
+    h: &Header,
+    payload: &[u8],
+    app: Option<AppProto>,
+) -> Alert {
+    let class = rule
+        .classtype
+        .as_deref()
+        .and_then(|c| classes.and_then(|cs| cs.get(c)));
+    let severity = rule
+        .priority
+        .or(class.map(|c| c.priority))
+        .unwrap_or(3)
+        .clamp(1, 255);
+    let mut details = serde_json::Map::new();
+    details.insert("action".into(), rule.header.action.as_str().into());
+    if let Some(a) = app {
+        let name = match a {
+            AppProto::Http => "http",
+            AppProto::Dns => "dns",
+            AppProto::Tls => "tls",
+        };
+        details.insert("app_proto".into(), name.into());
+    }
+    if !payload.is_empty() {
+        let kept = &payload[..payload.len().min(MAX_ALERT_PAYLOAD)];
+        details.insert(
+            "payload".into(),
+            base64::engine::general_purpose::STANDARD
+                .encode(kept)
+                .into(),
+        );
+        details.insert("payload_printable".into(), printable(kept).into());
+        details.insert("payload_len".into(), payload.len().into());
+    }
+    if !rule.metadata.is_empty() {
+        let mut meta = serde_json::Map::new();
+        for (k, v) in &rule.metadata {
+            let entry = meta
+                .entry(k.clone())
+                .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+            if let serde_json::Value::Array(a) = entry {
+                a.push(v.clone().into());
+            }
+        }
+        details.insert("metadata".into(), meta.into());
+    }
+    Alert {
+        ts,
+        detector: "signature".into(),
+        gid: rule.gid,
+        sid: rule.sid,
+        rev: rule.rev,
+        msg: rule.msg.clone(),
+        category: class.map(|c| c.description.clone()).unwrap_or_default(),
+        severity: Severity(severity),
+        src: Some(h.src),
+        sport: Some(h.sport()),
+        dst: Some(h.dst),
+        dport: Some(h.dport()),
+        protocol: Some(h.protocol),
+        community_id: Some(crate::community_id::CommunityId::new(0).of_header(h)),
+        details,
+    }
+}

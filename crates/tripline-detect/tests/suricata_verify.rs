@@ -1,0 +1,272 @@
+//! Runs the Suricata verification tests in
+//! `../shared/data/compat/suricata-verify/` (rules + capture + expected
+//! alert counts) through the engine's signature detector and compares the
+//! alert counts per check.
+//!
+//! `cargo test -p tripline-detect --test suricata_verify -- --nocapture`
+//! prints one line per test and the pass rate. Tests that need something
+//! tripline does not do are listed in `tests/data/suricata_verify_scope.txt`
+//! with the reason; every other test must pass.
+
+mod common;
+
+use common::data;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+use tripline_core::{Alert, HomeNets};
+use tripline_detect::EngineConfig;
+use tripline_detect::detectors::signature::SignatureConfig;
+use tripline_rules::{LoadSummary, RuleSet, Variables};
+
+/// The outcome of one test.
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    Pass,
+    Fail(String),
+}
+
+fn field_of(a: &Alert, key: &str) -> Option<Value> {
+    let proto = |p: u8| match p {
+        6 => "TCP".to_string(),
+        17 => "UDP".to_string(),
+        1 => "ICMP".to_string(),
+        58 => "IPv6-ICMP".to_string(),
+        n => n.to_string(),
+    };
+    Some(match key {
+        "event_type" => "alert".into(),
+        "alert.signature_id" => a.sid.into(),
+        "alert.gid" => a.gid.into(),
+        "alert.rev" => a.rev.into(),
+        "alert.signature" => a.msg.clone().into(),
+        "alert.category" => a.category.clone().into(),
+        "alert.severity" => a.severity.0.into(),
+        "alert.action" => "allowed".into(),
+        "src_ip" => a.src?.to_string().into(),
+        "dest_ip" => a.dst?.to_string().into(),
+        "src_port" => a.sport?.into(),
+        "dest_port" => a.dport?.into(),
+        "proto" => proto(a.protocol?).into(),
+        "app_proto" => a.details.get("app_proto")?.clone(),
+        "payload" => a.details.get("payload")?.clone(),
+        "payload_printable" => a.details.get("payload_printable")?.clone(),
+        _ => return None,
+    })
+}
+
+/// True when the alert has every field of `want` with that value; `Err`
+/// names a field tripline cannot check.
+fn matches(a: &Alert, want: &serde_json::Map<String, Value>) -> Result<bool, String> {
+    for (k, v) in want {
+        if k == "event_type" && v != "alert" {
+            return Err(format!("checks {v} events"));
+        }
+        let known = [
+            "event_type",
+            "alert.signature_id",
+            "alert.gid",
+            "alert.rev",
+            "alert.signature",
+            "alert.category",
+            "alert.severity",
+            "alert.action",
+            "src_ip",
+            "dest_ip",
+            "src_port",
+            "dest_port",
+            "proto",
+            "app_proto",
+            "payload",
+            "payload_printable",
+        ];
+        if !known.contains(&k.as_str()) {
+            return Err(format!("checks field {k}"));
+        }
+        let got = field_of(a, k);
+        let same = match (&got, v) {
+            (Some(Value::Number(g)), Value::Number(w)) => g.as_f64() == w.as_f64(),
+            (Some(Value::String(g)), Value::String(w)) => g == w,
+            (Some(g), Value::String(w)) => w.as_str() == g.to_string().as_str(),
+            (None, _) => false,
+            (Some(g), w) => g == w,
+        };
+        if !same {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn run_test(t: &Value, root: &Path) -> Outcome {
+    let dir = root.join(t["test"].as_str().unwrap_or_default());
+    let args = t["args"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default();
+    let mut vars = Variables::suricata_defaults(
+        &HomeNets::parse(&["192.168.0.0/16", "10.0.0.0/8", "172.16.0.0/12"]).unwrap_or_default(),
+    );
+    if args.contains("vars.address-groups.EXTERNAL_NET=any") {
+        vars.set_address("EXTERNAL_NET", "any");
+    }
+    let mut set = RuleSet::new(vars, None);
+    let mut summary = LoadSummary::default();
+    let mut rule_files: Vec<_> = std::fs::read_dir(&dir)
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    rule_files.retain(|p| p.extension().is_some_and(|e| e == "rules"));
+    rule_files.sort();
+    for f in &rule_files {
+        set.load_file(f, &mut summary);
+    }
+    if summary.skipped() > 0 || summary.error_count() > 0 {
+        let reasons: Vec<String> = summary
+            .skipped_by_reason
+            .keys()
+            .cloned()
+            .chain(summary.errors.iter().map(|e| e.message.clone()))
+            .collect();
+        return Outcome::Fail(format!("rules not loaded: {}", reasons.join(", ")));
+    }
+    let config = EngineConfig {
+        signature: SignatureConfig {
+            midstream: args.contains("stream.midstream=true"),
+            ..SignatureConfig::with_rules(set.rules().to_vec(), None)
+        },
+        ..Default::default()
+    };
+    let det =
+        tripline_detect::detectors::signature::SignatureDetector::new(config.signature.clone());
+    if let Some((i, why)) = det.refused().first() {
+        return Outcome::Fail(format!("sid {} refused: {why}", set.rules()[*i].sid));
+    }
+    let pcap = dir.join(t["pcap"].as_str().unwrap_or_default());
+    let alerts = match run_capture(&pcap, config) {
+        Ok(a) => a,
+        Err(e) => return Outcome::Fail(format!("capture: {e}")),
+    };
+    let mut problems = Vec::new();
+    for check in t["alert_checks"].as_array().into_iter().flatten() {
+        let empty = serde_json::Map::new();
+        let want = check["match"].as_object().unwrap_or(&empty);
+        let mut n = 0u64;
+        for a in &alerts {
+            match matches(a, want) {
+                Ok(true) => n += 1,
+                Ok(false) => {}
+                Err(e) => return Outcome::Fail(e),
+            }
+        }
+        let ok = match (check.get("count"), check.get("lt"), check.get("gt")) {
+            (Some(c), _, _) => Some(n) == c.as_u64(),
+            (None, Some(lt), _) => lt.as_u64().is_some_and(|l| n < l),
+            (None, None, Some(gt)) => gt.as_u64().is_some_and(|g| n > g),
+            (None, None, None) => n > 0,
+        };
+        if !ok {
+            problems.push(format!("{} alerts for {}", n, Value::Object(want.clone())));
+        }
+    }
+    if problems.is_empty() {
+        Outcome::Pass
+    } else {
+        Outcome::Fail(problems.join("; "))
+    }
+}
+
+struct Collect(Vec<Alert>);
+
+impl tripline_detect::EngineOutput for Collect {
+    fn connection(&mut self, _c: tripline_core::Connection) {}
+    fn dns(&mut self, _d: tripline_core::DnsLog) {}
+    fn auth(&mut self, _a: tripline_core::AuthLog) {}
+    fn alert(&mut self, a: Alert) {
+        if a.detector == "signature" {
+            self.0.push(a);
+        }
+    }
+}
+
+struct Sink<'a>(&'a mut tripline_detect::Engine, &'a mut Collect);
+
+impl tripline_ingest::RecordSink for Sink<'_> {
+    fn record(&mut self, rec: &tripline_core::Record<'_>) {
+        self.0.process(rec, self.1);
+    }
+    fn error(&mut self, _e: tripline_core::InputError) {}
+}
+
+/// Runs one capture through an engine; the signature alerts.
+fn run_capture(pcap: &Path, config: EngineConfig) -> Result<Vec<Alert>, String> {
+    let mut engine = tripline_detect::Engine::new(config);
+    let mut out = Collect(Vec::new());
+    let opts = tripline_ingest::logs::LogOptions::default();
+    let mut src = tripline_ingest::open::open_input(&pcap.display().to_string(), &opts)
+        .map_err(|e| e.to_string())?;
+    src.run(&mut Sink(&mut engine, &mut out));
+    engine.finish(&mut out);
+    Ok(out.0)
+}
+
+/// `test-name<TAB>reason` lines: tests out of scope.
+fn out_of_scope() -> BTreeMap<String, String> {
+    let text = include_str!("data/suricata_verify_scope.txt");
+    text.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(t, r)| (t.trim().to_string(), r.trim().to_string()))
+        .collect()
+}
+
+#[test]
+fn suricata_verify_tests_pass() {
+    let root = Path::new(&data("compat/suricata-verify")).to_path_buf();
+    let manifest: Vec<Value> = serde_json::from_str(
+        &std::fs::read_to_string(root.join("manifest.json")).expect("manifest.json"),
+    )
+    .expect("manifest parses");
+    let scope = out_of_scope();
+    let (mut pass, mut fail, mut skipped) = (0, Vec::new(), 0);
+    let mut passing_out_of_scope = Vec::new();
+    for t in &manifest {
+        let name = t["test"]
+            .as_str()
+            .unwrap_or_default()
+            .trim_start_matches("tests/");
+        let outcome = run_test(t, &root);
+        match (&outcome, scope.get(name)) {
+            (Outcome::Pass, None) => pass += 1,
+            (Outcome::Pass, Some(_)) => {
+                pass += 1;
+                passing_out_of_scope.push(name.to_string());
+            }
+            (Outcome::Fail(why), Some(_)) => {
+                skipped += 1;
+                println!("FAIL {name}: {why}");
+            }
+            (Outcome::Fail(why), None) => {
+                println!("FAIL {name}: {why}");
+                fail.push(format!("{name}: {why}"));
+            }
+        }
+    }
+    let total = manifest.len();
+    println!(
+        "suricata-verify: {pass}/{total} pass ({:.1} %), {skipped} out of scope, {} failing in scope",
+        100.0 * pass as f64 / total as f64,
+        fail.len()
+    );
+    for f in &fail {
+        println!("in scope and failing: {f}");
+    }
+    for p in &passing_out_of_scope {
+        println!("passes but is listed out of scope: {p}");
+    }
+    assert!(fail.is_empty(), "{} in-scope tests fail", fail.len());
+}
