@@ -75,10 +75,25 @@ impl Store {
         };
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
         if wal {
-            // journal_mode answers with the mode it ended up in.
-            let _mode: String = conn
-                .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-                .map_err(open_err)?;
+            // journal_mode answers with the mode it ended up in. Switching
+            // needs an exclusive lock, for which SQLite does not always call
+            // the busy handler: when another process is creating the same
+            // database, retry for a bounded time.
+            let mut attempts = 0;
+            loop {
+                match conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| {
+                    row.get::<_, String>(0)
+                }) {
+                    Ok(_) => break,
+                    Err(rusqlite::Error::SqliteFailure(e, _))
+                        if e.code == rusqlite::ErrorCode::DatabaseBusy && attempts < 250 =>
+                    {
+                        attempts += 1;
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                    }
+                    Err(e) => return Err(open_err(e)),
+                }
+            }
         }
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(open_err)?;
