@@ -8,7 +8,7 @@ set -euo pipefail
 
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in build-essential pkg-config libpcap-dev iproute2 tcpdump python3 p0f; do
+for p in build-essential pkg-config libpcap-dev iproute2 tcpdump python3 p0f tshark python3-aiosmtpd openssl chromium chromium-driver nftables iptables ipset; do
   have_pkg "$p" || need+=("$p")
 done
 

@@ -29,7 +29,8 @@ def reason(name, why):
     if why.startswith("rules not loaded") or "refused" in why:
         return f"a rule uses something tripline does not support: {why}"
     if APP.search(rules_text(name)):
-        return "needs the HTTP/TLS application layer on reassembled streams"
+        return ("application-layer handling differs from Suricata's (compressed or "
+                "evasive HTTP, file data of protocols other than HTTP, stream-level matching): " + why)
     return f"not yet matched like Suricata: {why}"
 
 print("# Suricata verification tests tripline does not pass yet: name<TAB>reason.")

@@ -51,6 +51,38 @@ pub enum Command {
     Status(StatusArgs),
     /// Everything the store knows about one source address.
     Profile(ProfileArgs),
+    /// Block an address in the firewall (nftables set with a timeout, or iptables + ipset).
+    Block(BlockArgs),
+    /// Take an address out of the firewall block set.
+    Unblock(UnblockArgs),
+    /// List the addresses blocked now (from the kernel) with time left, and recent blocks.
+    Blocks(BlocksArgs),
+    /// Write the static report site (hours, days, sources, alerts, SVG charts) into a folder.
+    Report(ReportArgs),
+    /// Serve the report pages live from the store, with search and triage in the browser.
+    Serve(ServeArgs),
+    /// Print the packets a tcpdump expression matches (like `tcpdump -nn -r`) and count them.
+    Filter(FilterArgs),
+}
+
+/// `tripline filter`
+#[derive(Debug, Args)]
+pub struct FilterArgs {
+    /// The tcpdump/BPF expression, quoted as one argument (`'tcp[13] & 3 = 3'`).
+    #[arg(value_name = "EXPR")]
+    pub expression: String,
+
+    /// Capture files (pcap, pcapng, gzip), directories of them, or `-` for standard input.
+    #[arg(value_name = "INPUT", required = true)]
+    pub inputs: Vec<String>,
+
+    /// Print only the number of matching packets (on stdout).
+    #[arg(long)]
+    pub count: bool,
+
+    /// Print absolute TCP sequence numbers (tcpdump -S).
+    #[arg(short = 'S', long)]
+    pub absolute_tcp_sequence: bool,
 }
 
 /// `tripline status`
@@ -67,6 +99,100 @@ pub struct StatusArgs {
     /// Entries per ranked list.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub limit: usize,
+}
+
+/// `tripline report`
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The folder to write (created; existing pages are overwritten).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// SQLite database (default: [store] path, else $XDG_DATA_HOME/tripline/tripline.db).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+}
+
+/// `tripline serve`
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on (default: [web] listen, 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<std::net::SocketAddr>,
+
+    /// SQLite database (default: [store] path, else $XDG_DATA_HOME/tripline/tripline.db).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// Read a password on standard input, print its argon2 hash for `[web] password_hash`, and exit.
+    #[arg(long)]
+    pub hash_password: bool,
+}
+
+/// `tripline block`
+#[derive(Debug, Args)]
+pub struct BlockArgs {
+    /// The address to block (IPv4 or IPv6).
+    #[arg(value_name = "ADDR")]
+    pub addr: std::net::IpAddr,
+
+    /// How long: 90s, 10m, 2h, 1d, 1w, or `permanent` (default: [respond] manual_duration).
+    #[arg(long = "for", value_name = "DURATION")]
+    pub duration: Option<String>,
+
+    /// Why (kept in the store's block history).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+
+    /// Block even a protected address (home network, gateway, DNS server, allow list);
+    /// loopback and unspecified addresses are refused regardless.
+    #[arg(long)]
+    pub force: bool,
+
+    /// SQLite database (default: [store] path, else $XDG_DATA_HOME/tripline/tripline.db).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+}
+
+/// `tripline unblock`
+#[derive(Debug, Args)]
+pub struct UnblockArgs {
+    /// The address to unblock.
+    #[arg(value_name = "ADDR")]
+    pub addr: std::net::IpAddr,
+
+    /// Why (kept in the store's block history).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+
+    /// SQLite database (default: [store] path, else $XDG_DATA_HOME/tripline/tripline.db).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+}
+
+/// `tripline blocks`
+#[derive(Debug, Args)]
+pub struct BlocksArgs {
+    /// Recent blocks and unblocks shown from the store's history.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub history: usize,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    /// SQLite database (default: [store] path, else $XDG_DATA_HOME/tripline/tripline.db).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+}
+
+/// Firewall of `rules translate`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum TranslateTarget {
+    /// An nftables script (table `inet tripline_rules`) for `nft -f`.
+    Nft,
+    /// An iptables-restore script (chains TRIPLINE_RULES_*) for `iptables-restore -n`.
+    Iptables,
 }
 
 /// `tripline profile`
@@ -107,6 +233,23 @@ pub enum RulesCommand {
         /// Show only this signature id.
         #[arg(long, value_name = "N")]
         sid: Option<u32>,
+    },
+    /// Translate what the kernel can enforce (addresses, ports, protocol, flags, ttl, tos,
+    /// dsize, itype/icode, content, flow:established) into firewall rules that log with
+    /// the sid and optionally drop; report what was not translated and why.
+    Translate {
+        /// The firewall to write for.
+        #[arg(long, value_enum)]
+        to: TranslateTarget,
+        /// Drop matching packets as well as logging them.
+        #[arg(long)]
+        drop: bool,
+        /// Output file (default: standard output); the report goes to standard error.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Rule files.
+        #[arg(value_name = "FILE", required = true)]
+        files: Vec<PathBuf>,
     },
 }
 
@@ -214,6 +357,11 @@ pub struct AnalyzeArgs {
     /// Exit with status 3 when any input was damaged or unreadable.
     #[arg(long)]
     pub strict: bool,
+
+    /// Suricata/Snort rule file or directory of `*.rules` for the signature
+    /// detector (repeatable; added to `[signatures] rules`).
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
 }
 
 /// Output format of `reduce`.

@@ -32,6 +32,95 @@ pub struct Config {
     pub tripwire: TripwireSection,
     /// The bruteforce detector: login guessing.
     pub bruteforce: BruteforceSection,
+    /// Blocking: `tripline block` and automatic responses (off by default).
+    pub respond: tripline_act::respond::RespondConfig,
+    /// Notifications: email, syslog, webhook, exec, with noise control.
+    pub notify: tripline_act::notify::NotifyConfig,
+    /// The filter detector: named tcpdump expressions.
+    pub filter: FilterSection,
+    /// The report site and `tripline serve`.
+    pub web: crate::commands::WebSection,
+    /// The signature detector: Suricata/Snort rule files.
+    pub signatures: crate::signatures::SignatureSection,
+}
+
+/// `[filter]`: the analyst's named tcpdump expressions, run on every packet.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FilterSection {
+    /// Run the filter detector (it is idle without filters). Default true.
+    pub enabled: bool,
+    /// A filters file: `name: expression` per line, `#` comments. Default none.
+    pub file: Option<PathBuf>,
+    /// More filters, `name = "expression"` (after the file's). Default none.
+    pub expressions: std::collections::BTreeMap<String, String>,
+    /// Seconds over which matches of one (filter, source, destination, port)
+    /// make one alert with a count. Default 60.
+    pub window: u64,
+    /// Most (filter, source, destination, port) keys held. Default 65536.
+    pub max_keys: usize,
+    /// Alert severity, 1 (high) to 3 (low). Default 2.
+    pub severity: u8,
+}
+
+impl Default for FilterSection {
+    fn default() -> Self {
+        let d = tripline_detect::detectors::filter::FilterConfig::default();
+        FilterSection {
+            enabled: d.enabled,
+            file: None,
+            expressions: Default::default(),
+            window: d.window.as_secs(),
+            max_keys: d.max_keys,
+            severity: d.severity.0,
+        }
+    }
+}
+
+impl FilterSection {
+    /// The detector's settings: the file's filters, then the table's. Bad
+    /// lines (FILE:LINE), unreadable files and expressions libpcap rejects
+    /// are logged as warnings and left out; the rest still run.
+    pub fn detector_config(&self) -> tripline_detect::detectors::filter::FilterConfig {
+        use tripline_detect::detectors::filter::{
+            CompiledFilter, FilterConfig, NamedFilter, load_filter_file,
+        };
+        let mut filters = Vec::new();
+        if let Some(path) = &self.file {
+            match load_filter_file(path) {
+                Ok((list, errors)) => {
+                    for e in errors {
+                        tracing::warn!("filters: {e}; line skipped");
+                    }
+                    filters = list;
+                }
+                Err(e) => tracing::warn!("filters: {e}"),
+            }
+        }
+        for (name, expression) in &self.expressions {
+            if filters.iter().any(|f: &NamedFilter| &f.name == name) {
+                tracing::warn!(
+                    "filters: [filter.expressions] `{name}` is also in the file; the file's is kept"
+                );
+                continue;
+            }
+            filters.push(NamedFilter::from_config(name, expression));
+        }
+        filters.retain(|f| match CompiledFilter::new(&f.expression) {
+            Ok(_) => true,
+            Err(msg) => {
+                tracing::warn!("filters: {}: filter `{}` skipped: {msg}", f.origin, f.name);
+                false
+            }
+        });
+        FilterConfig {
+            enabled: self.enabled,
+            filters,
+            window: std::time::Duration::from_secs(self.window.max(1)),
+            max_keys: self.max_keys.max(1),
+            severity: tripline_core::Severity(self.severity.clamp(1, 3)),
+        }
+    }
 }
 
 /// `[osfp]`: passive OS fingerprinting with p0f v3 signatures.
@@ -76,6 +165,11 @@ impl Default for Config {
             osfp: OsfpSection::default(),
             tripwire: TripwireSection::default(),
             bruteforce: BruteforceSection::default(),
+            respond: tripline_act::respond::RespondConfig::default(),
+            notify: tripline_act::notify::NotifyConfig::default(),
+            filter: FilterSection::default(),
+            web: Default::default(),
+            signatures: Default::default(),
         }
     }
 }
@@ -443,6 +537,7 @@ impl Config {
         self.tz()?;
         self.connwatch.validate()?;
         self.scan.validate()?;
+        self.respond.validate().map_err(anyhow::Error::msg)?;
         Ok(())
     }
 }
@@ -490,6 +585,11 @@ mod tests {
         assert_eq!(parsed.bruteforce.find_time, d.bruteforce.find_time);
         assert_eq!(parsed.bruteforce.max_sources, d.bruteforce.max_sources);
         assert_eq!(parsed.bruteforce.max_accounts, d.bruteforce.max_accounts);
+        assert_eq!(parsed.respond, d.respond);
+        assert_eq!(parsed.filter.window, d.filter.window);
+        assert_eq!(parsed.filter.max_keys, d.filter.max_keys);
+        assert_eq!(parsed.filter.severity, d.filter.severity);
+        assert_eq!(parsed.filter.enabled, d.filter.enabled);
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod config;
 mod interrupt;
 mod pipeline;
 mod progress;
+mod signatures;
 mod summary;
 
 use clap::Parser;

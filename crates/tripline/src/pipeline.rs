@@ -56,6 +56,9 @@ pub fn engine_config(cfg: &Config) -> EngineConfig {
         dns: dns_cache_config(cfg),
         connwatch: connwatch_config(cfg),
         osfp: osfp_config(cfg),
+        filter: cfg.filter.detector_config(),
+        // Rules are loaded by the commands that run them (`analyze`).
+        signature: Default::default(),
         tripwire: tripline_detect::detectors::tripwire::TripwireConfig {
             enabled: cfg.tripwire.enabled,
             tcp_ports: cfg.tripwire.tcp_ports.clone(),

@@ -17,6 +17,8 @@ use tripline_store::{EveWriter, InputId, InputStats, NewInput, Store, StoreSink,
 
 mod follow;
 mod live;
+mod notify;
+mod respond;
 
 /// Applies the input options every reading command shares to the configuration.
 pub fn apply_input_args(cfg: &mut Config, args: &InputArgs) -> Result<()> {
@@ -39,7 +41,7 @@ pub fn apply_input_args(cfg: &mut Config, args: &InputArgs) -> Result<()> {
 
 /// Runs `tripline analyze`.
 pub fn run(explicit_cfg: Option<&Path>, args: AnalyzeArgs) -> Result<ExitCode> {
-    let (mut cfg, _) = Config::load(explicit_cfg)?;
+    let (mut cfg, cfg_path) = Config::load(explicit_cfg)?;
     apply_input_args(&mut cfg, &args.input)?;
     let log_opts = pipeline::log_options(&cfg)?;
     let inputs = expand_inputs(&args.input.inputs).map_err(anyhow::Error::new)?;
@@ -70,16 +72,27 @@ pub fn run(explicit_cfg: Option<&Path>, args: AnalyzeArgs) -> Result<ExitCode> {
         }
     };
 
+    respond::install(&cfg, &cfg.store_path(args.db.as_deref()))?;
+    let db = cfg.store_path(args.db.as_deref());
+    notify::install(&cfg, (!args.no_store).then_some(db.as_path()))?;
     interrupt::install();
     let total: u64 = inputs
         .iter()
         .filter_map(|p| std::fs::metadata(p).ok())
         .map(|m| m.len())
         .sum();
-    let mut run = Run::new(
-        pipeline::engine_config(&cfg),
-        Progress::new(total, args.quiet),
-    );
+    let mut engine_config = pipeline::engine_config(&cfg);
+    let cfg_dir = cfg_path.as_deref().and_then(Path::parent);
+    if let Some(sig) =
+        crate::signatures::load(&cfg.signatures, &cfg.home_nets(), &args.rules, cfg_dir)?
+    {
+        report_rules(&sig, args.quiet);
+        if args.strict && sig.summary.error_count() > 0 {
+            anyhow::bail!("{} malformed rules (--strict)", sig.summary.error_count());
+        }
+        engine_config.signature = sig.config;
+    }
+    let mut run = Run::new(engine_config, Progress::new(total, args.quiet));
     run.stop_on(interrupt::flag());
     // connwatch reports only what the store has not seen before.
     if let Some(store) = &store {
@@ -223,6 +236,12 @@ pub fn run(explicit_cfg: Option<&Path>, args: AnalyzeArgs) -> Result<ExitCode> {
         eve.flush().context("writing EVE output")?;
     }
 
+    if let Some(line) = notify::finish()? {
+        run.progress.println(&format!("tripline: {line}"));
+    }
+    if let Some(line) = respond::summary() {
+        run.progress.println(&format!("tripline: {line}"));
+    }
     let summary = &mut run.summary;
     summary.seconds = started.elapsed().as_secs_f64();
     summary.compute_top_talkers(10);
@@ -340,6 +359,10 @@ impl Outputs for AnalyzeOutputs<'_, '_> {
             let r = e.alert(a);
             self.check(r);
         }
+        let r = respond::on_alert(a, self.store.as_mut());
+        self.check(r);
+        let r = notify::on_alert(a, self.store.as_mut());
+        self.check(r);
     }
     fn input_error(&mut self, err: &InputError) {
         if let Some(s) = self.store.as_mut() {
@@ -349,5 +372,22 @@ impl Outputs for AnalyzeOutputs<'_, '_> {
     }
     fn failure(&mut self) -> Option<anyhow::Error> {
         self.failed.take()
+    }
+}
+
+/// One line on what the rule files gave (errors and skips named, bounded).
+fn report_rules(sig: &crate::signatures::LoadedSignatures, quiet: bool) {
+    let s = &sig.summary;
+    for e in s.errors.iter().take(10) {
+        eprintln!("tripline: {e}");
+    }
+    if !quiet {
+        eprintln!(
+            "tripline: rules: {} loaded from {} files, {} skipped (unsupported), {} malformed",
+            s.loaded,
+            sig.files,
+            s.skipped(),
+            s.error_count()
+        );
     }
 }

@@ -2,17 +2,24 @@
 
 mod allow_deny;
 mod analyze;
+mod block;
 mod blocklist;
 mod config_cmd;
 mod config_edit;
 mod config_import;
 mod conns;
+mod filter;
 mod profile;
 mod reduce;
+mod report;
 mod rules;
+mod serve;
 mod status;
+mod translate;
 mod trap;
 mod triage;
+
+pub use serve::WebSection;
 
 use crate::cli::{Cli, Command};
 use std::process::ExitCode;
@@ -32,5 +39,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rules(cmd) => rules::run(cli.config.as_deref(), cmd),
         Command::Status(args) => status::run(cli.config.as_deref(), args),
         Command::Profile(args) => profile::run(cli.config.as_deref(), args),
+        Command::Block(args) => block::run_block(cli.config.as_deref(), args),
+        Command::Unblock(args) => block::run_unblock(cli.config.as_deref(), args),
+        Command::Blocks(args) => block::run_blocks(cli.config.as_deref(), args),
+        Command::Report(args) => report::run(cli.config.as_deref(), args),
+        Command::Serve(args) => serve::run(cli.config.as_deref(), args),
+        Command::Filter(args) => filter::run(args),
     }
 }

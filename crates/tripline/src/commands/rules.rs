@@ -27,6 +27,15 @@ pub fn run(explicit_cfg: Option<&Path>, cmd: RulesCommand) -> Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
+        RulesCommand::Translate {
+            to,
+            drop,
+            output,
+            files,
+        } => {
+            let (set, summary) = load(&files, vars);
+            super::translate::run(&set, &summary, to, drop, output.as_deref())
+        }
         RulesCommand::List { files, sid } => {
             let (set, summary) = load(&files, vars);
             for w in &summary.warnings {
