@@ -37,6 +37,18 @@ impl Timestamp {
         Timestamp((secs * NANOS_PER_SEC as f64).round() as i64)
     }
 
+    /// The wall clock now (for bookkeeping columns and live input; detection
+    /// uses record time).
+    pub fn now() -> Self {
+        let d = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Timestamp::from_secs_nanos(
+            i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            d.subsec_nanos(),
+        )
+    }
+
     /// Whole seconds since the epoch (floor).
     pub fn secs(self) -> i64 {
         self.0.div_euclid(NANOS_PER_SEC)

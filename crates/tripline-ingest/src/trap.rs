@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, Scope};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use tripline_core::{Record, Timestamp, TripwireHit, ip_proto};
 
 /// How often blocked threads look at the stop flag.
@@ -308,13 +308,7 @@ fn listen_tcp(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
 }
 
 fn now() -> Timestamp {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    Timestamp::from_secs_nanos(
-        i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-        d.subsec_nanos(),
-    )
+    Timestamp::now()
 }
 
 /// What the serving threads share.

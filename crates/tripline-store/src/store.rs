@@ -206,13 +206,7 @@ pub(crate) fn from_sql_u64(v: i64) -> u64 {
 
 /// The wall clock now, for `started_at`/`updated_at` columns.
 pub(crate) fn now() -> Timestamp {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    Timestamp::from_secs_nanos(
-        i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-        d.subsec_nanos(),
-    )
+    Timestamp::now()
 }
 
 #[cfg(test)]

@@ -11,13 +11,7 @@ use tripline_store::{BlockAction, BlockRecord};
 
 /// The wall clock now.
 pub fn wall_clock() -> Timestamp {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    Timestamp::from_secs_nanos(
-        i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-        d.subsec_nanos(),
-    )
+    Timestamp::now()
 }
 
 /// When a block made at `now` for `duration` ends.

@@ -166,10 +166,7 @@ impl SyslogClock {
 }
 
 fn now() -> Timestamp {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    Timestamp::from_secs_nanos(d.as_secs() as i64, d.subsec_nanos())
+    Timestamp::now()
 }
 
 fn utc_year_month(t: Timestamp) -> (i64, u32) {

@@ -118,6 +118,50 @@ impl SignatureDetector {
     }
 }
 
+/// What an alert reports of the packet that matched.
+struct Evidence<'a> {
+    ts: tripline_core::Timestamp,
+    header: &'a Header,
+    payload: &'a [u8],
+    app: Option<tripline_rules::header::AppProto>,
+}
+
+impl<'a> Evidence<'a> {
+    fn of(
+        ts: tripline_core::Timestamp,
+        header: &'a Header,
+        payload: &'a [u8],
+        app: Option<tripline_rules::header::AppProto>,
+    ) -> Self {
+        Evidence {
+            ts,
+            header,
+            payload,
+            app,
+        }
+    }
+}
+
+/// Turns the matches into alerts (and empties the list).
+fn emit(
+    config: &SignatureConfig,
+    matches: &mut Vec<Match>,
+    e: &Evidence<'_>,
+    out: &mut dyn EngineOutput,
+) {
+    let classes = config.classifications.as_deref();
+    for m in matches.drain(..) {
+        out.alert(alert::from_match(
+            &config.rules[m.rule],
+            classes,
+            e.ts,
+            e.header,
+            e.payload,
+            e.app,
+        ));
+    }
+}
+
 /// Payload length of a logged packet, from the logged IP total length.
 fn logged_payload_len(h: &Header) -> usize {
     let ip_hdr = if h.ip.version == 6 {
@@ -164,7 +208,6 @@ impl Detector for SignatureDetector {
                     matches,
                     ..
                 } = self;
-                let classes = config.classifications.as_deref();
                 // Application transactions completed by this segment.
                 if p.header.protocol == 6 {
                     app.segment(
@@ -183,16 +226,8 @@ impl Detector for SignatureDetector {
                             i.buffers = tx.buffers;
                             i.app_proto = Some(tx.proto);
                             matcher.inspect(&i, &mut f.bits, matches);
-                            for m in matches.drain(..) {
-                                out.alert(alert::from_match(
-                                    &config.rules[m.rule],
-                                    classes,
-                                    p.ts,
-                                    &p.header,
-                                    p.payload,
-                                    Some(tx.proto),
-                                ));
-                            }
+                            let evidence = Evidence::of(p.ts, &p.header, p.payload, Some(tx.proto));
+                            emit(config, matches, &evidence, out);
                         },
                     );
                 }
@@ -201,18 +236,9 @@ impl Detector for SignatureDetector {
                 if inspect.app_proto.is_none() && p.header.protocol == 6 {
                     inspect.app_proto = app.proto(&key);
                 }
-                let proto = inspect.app_proto;
+                let evidence = Evidence::of(p.ts, &p.header, p.payload, inspect.app_proto);
                 matcher.inspect(&inspect, &mut f.bits, matches);
-                for m in matches.drain(..) {
-                    out.alert(alert::from_match(
-                        &config.rules[m.rule],
-                        classes,
-                        p.ts,
-                        &p.header,
-                        p.payload,
-                        proto,
-                    ));
-                }
+                emit(config, matches, &evidence, out);
             }
             Record::Firewall(fw) if self.config.on_firewall_logs => {
                 let flow = FlowContext {
@@ -224,17 +250,8 @@ impl Detector for SignatureDetector {
                 self.scratch.clear();
                 self.matcher
                     .inspect(&inspect, &mut FlowBits::default(), &mut self.matches);
-                let classes = self.config.classifications.as_deref();
-                for m in self.matches.drain(..) {
-                    out.alert(alert::from_match(
-                        &self.config.rules[m.rule],
-                        classes,
-                        fw.ts,
-                        &fw.header,
-                        &[],
-                        None,
-                    ));
-                }
+                let evidence = Evidence::of(fw.ts, &fw.header, &[], None);
+                emit(&self.config, &mut self.matches, &evidence, out);
             }
             _ => {}
         }
