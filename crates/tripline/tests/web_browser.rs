@@ -34,6 +34,9 @@ fn analyze(db: &str) {
         fixture("xss-dnsmasq.log"),
         fixture("xss-kern.log"),
         fixture("xss-auth.log"),
+        // One HTTP request whose URI and headers carry script; the sample
+        // rules' "script tag" signature stores its payload with the alert.
+        fixture("xss-http.pcap"),
     ];
     args.extend(inputs.iter().map(String::as_str));
     let o = tripline(&args);
@@ -129,6 +132,18 @@ fn report_pages_load_from_file_and_chain_by_clicking() {
     b.goto(&format!("file://{out}/hour/2026-11-22T13.html"));
     no_script_ran(&b, "hour 13");
     b.screenshot("report-hour-hostile");
+    // A signature alert whose evidence is a hostile packet payload: shown
+    // as hex and printable text, never run.
+    b.goto(&format!("file://{out}/source/203.0.113.77.html"));
+    no_script_ran(&b, "payload source page");
+    b.click(b.find("table.alerts a"));
+    assert!(b.url().contains("/alert/"), "{}", b.url());
+    let text = page_text(&b);
+    assert!(text.contains("TRIPLINE-DEMO script tag"), "{text}");
+    assert!(text.contains("<script>window.__xss=5</script>"), "{text}");
+    assert!(text.contains("47 45 54 20 2f 3c 73 63"), "no hex dump: {text}");
+    no_script_ran(&b, "payload alert page");
+    b.screenshot("report-alert-payload");
 }
 
 /// A running `tripline serve`, stopped on drop.
@@ -306,7 +321,9 @@ fn serve_enforces_login_and_csrf_and_triage_edits_the_allow_list() {
     // Search by prefix and severity.
     b.goto(&format!("{root}/search?addr=203.0.113.0%2F24&severity=3"));
     let t = wait_text(&b, "matching alerts");
-    assert!(t.contains("1 matching alerts"), "{t}");
+    // The brute-forcer and the hostile-payload sender, both in the prefix.
+    assert!(t.contains("2 matching alerts"), "{t}");
+    assert!(t.contains("203.0.113.66") && t.contains("203.0.113.77"), "{t}");
     assert!(b.count("table.alerts tbody tr") >= 1, "{t}");
     b.screenshot("serve-search");
 
