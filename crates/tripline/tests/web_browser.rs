@@ -141,7 +141,10 @@ fn report_pages_load_from_file_and_chain_by_clicking() {
     let text = page_text(&b);
     assert!(text.contains("TRIPLINE-DEMO script tag"), "{text}");
     assert!(text.contains("<script>window.__xss=5</script>"), "{text}");
-    assert!(text.contains("47 45 54 20 2f 3c 73 63"), "no hex dump: {text}");
+    assert!(
+        text.contains("47 45 54 20 2f 3c 73 63"),
+        "no hex dump: {text}"
+    );
     no_script_ran(&b, "payload alert page");
     b.screenshot("report-alert-payload");
 }
@@ -323,7 +326,10 @@ fn serve_enforces_login_and_csrf_and_triage_edits_the_allow_list() {
     let t = wait_text(&b, "matching alerts");
     // The brute-forcer and the hostile-payload sender, both in the prefix.
     assert!(t.contains("2 matching alerts"), "{t}");
-    assert!(t.contains("203.0.113.66") && t.contains("203.0.113.77"), "{t}");
+    assert!(
+        t.contains("203.0.113.66") && t.contains("203.0.113.77"),
+        "{t}"
+    );
     assert!(b.count("table.alerts tbody tr") >= 1, "{t}");
     b.screenshot("serve-search");
 
