@@ -5,6 +5,12 @@
 //! connection records; DNS and auth log records pass through; every record
 //! then goes to each registered detector. Processing is single-threaded and
 //! depends only on the input, so the same input gives the same output.
+//!
+//! Alerts raised for one event are held until every detector has seen it
+//! and then carry the source's passive OS guess (`os_guess` in the details)
+//! when the osfp detector has one; see [`held_alerts`].
+
+mod held_alerts;
 
 use crate::community_id::CommunityId;
 use crate::detectors::connwatch::{ConnVerdict, Connwatch, ConnwatchConfig};
@@ -12,6 +18,7 @@ use crate::detectors::{self, DetectContext, Detector};
 use crate::dns_cache::{DnsCache, DnsCacheConfig, DnsCacheMetrics, NameLookup};
 use crate::firewall_conn::firewall_connection;
 use crate::flow_table::{FlowConfig, FlowMetrics, FlowTable};
+use held_alerts::HeldAlerts;
 use tripline_core::{
     Alert, AuthLog, Connection, Direction, DnsLog, HomeNets, Packet, Record, Timestamp, Transport,
 };
@@ -92,19 +99,24 @@ pub struct Engine {
     dns: DnsCache,
     community_id: CommunityId,
     detectors: Vec<Box<dyn Detector>>,
+    /// Where the osfp detector sits in `detectors`, when it runs.
+    osfp: Option<usize>,
+    /// Alerts of the event being processed (see [`held_alerts`]).
+    held: Vec<Alert>,
     stats: EngineStats,
     clock: Timestamp,
 }
 
-/// Hands a connection to every detector, then to the output. A connection
-/// a home address originated is named from the DNS cache at its start time
-/// (see [`crate::dns_cache`]); others are direct.
+/// Hands a connection to every detector, then (after their alerts) to the
+/// output. A connection a home address originated is named from the DNS
+/// cache at its start time (see [`crate::dns_cache`]); others are direct.
 fn deliver(
     detectors: &mut [Box<dyn Detector>],
+    osfp: Option<usize>,
     dns: &mut DnsCache,
     ctx: &DetectContext<'_>,
     stats: &mut EngineStats,
-    out: &mut dyn EngineOutput,
+    out: &mut HeldAlerts<'_>,
     c: Connection,
 ) {
     let names = match c.direction {
@@ -114,6 +126,7 @@ fn deliver(
     for d in detectors.iter_mut() {
         d.on_named_connection(&c, &names, ctx, out);
     }
+    out.release(detectors, osfp);
     stats.connections += 1;
     out.connection(c);
 }
@@ -126,12 +139,18 @@ impl Engine {
     }
 
     /// An engine with an explicit detector list (tests, embedding).
-    pub fn with_detectors(config: EngineConfig, detectors: Vec<Box<dyn Detector>>) -> Self {
+    pub fn with_detectors(config: EngineConfig, mut detectors: Vec<Box<dyn Detector>>) -> Self {
+        let osfp = detectors.iter_mut().position(|d| {
+            d.as_any_mut()
+                .is_some_and(|a| a.is::<crate::detectors::osfp::OsfpDetector>())
+        });
         Engine {
             flows: FlowTable::new(config.flow.clone(), config.home_nets.clone()),
             dns: DnsCache::new(config.dns.clone()),
             community_id: CommunityId::new(config.flow.community_id_seed),
             detectors,
+            osfp,
+            held: Vec::new(),
             stats: EngineStats::default(),
             clock: Timestamp::ZERO,
             config,
@@ -209,20 +228,24 @@ impl Engine {
             dns,
             community_id,
             detectors,
+            osfp,
+            held,
             stats,
             clock,
         } = self;
+        let osfp = *osfp;
         let ctx = DetectContext {
             home_nets: &config.home_nets,
             now: *clock,
         };
+        let out = &mut HeldAlerts::new(out, held);
         match rec {
             Record::Packet(p) => {
                 stats.packets += 1;
                 // Fragments are accounted once, as the reassembled datagram.
                 if !p.header.ip.is_fragment_piece() {
                     flows.observe(p.ts, &p.header, p.payload.len(), p.wire_len, &mut |c| {
-                        deliver(detectors, dns, &ctx, stats, out, c)
+                        deliver(detectors, osfp, dns, &ctx, stats, out, c)
                     });
                 }
                 if let Some(d) = dns_from_packet(p, stats) {
@@ -230,16 +253,19 @@ impl Engine {
                     for det in detectors.iter_mut() {
                         det.on_dns(&d, &ctx, out);
                     }
+                    out.release(detectors, osfp);
                     out.dns(d);
                 }
             }
             Record::Firewall(f) => {
                 stats.firewall += 1;
-                flows.advance(f.ts, &mut |c| deliver(detectors, dns, &ctx, stats, out, c));
+                flows.advance(f.ts, &mut |c| {
+                    deliver(detectors, osfp, dns, &ctx, stats, out, c)
+                });
                 match firewall_connection(f, &config.home_nets, community_id) {
                     Some(c) => {
                         stats.firewall_connections += 1;
-                        deliver(detectors, dns, &ctx, stats, out, c);
+                        deliver(detectors, osfp, dns, &ctx, stats, out, c);
                     }
                     None => stats.firewall_other += 1,
                 }
@@ -250,6 +276,7 @@ impl Engine {
                 for det in detectors.iter_mut() {
                     det.on_dns(d, &ctx, out);
                 }
+                out.release(detectors, osfp);
                 out.dns(d.clone());
             }
             Record::Auth(a) => {
@@ -261,6 +288,7 @@ impl Engine {
         for det in detectors.iter_mut() {
             det.on_record(rec, &ctx, out);
         }
+        out.release(detectors, osfp);
     }
 
     /// Moves the clock to `now` (capture time) and emits flows that have
@@ -272,15 +300,21 @@ impl Engine {
             flows,
             dns,
             detectors,
+            osfp,
+            held,
             stats,
             clock,
             ..
         } = self;
+        let osfp = *osfp;
         let ctx = DetectContext {
             home_nets: &config.home_nets,
             now: *clock,
         };
-        flows.advance(now, &mut |c| deliver(detectors, dns, &ctx, stats, out, c));
+        let out = &mut HeldAlerts::new(out, held);
+        flows.advance(now, &mut |c| {
+            deliver(detectors, osfp, dns, &ctx, stats, out, c)
+        });
     }
 
     /// End of input: emits every live flow and lets detectors report.
@@ -290,18 +324,23 @@ impl Engine {
             flows,
             dns,
             detectors,
+            osfp,
+            held,
             stats,
             clock,
             ..
         } = self;
+        let osfp = *osfp;
         let ctx = DetectContext {
             home_nets: &config.home_nets,
             now: *clock,
         };
-        flows.flush_all(&mut |c| deliver(detectors, dns, &ctx, stats, out, c));
+        let out = &mut HeldAlerts::new(out, held);
+        flows.flush_all(&mut |c| deliver(detectors, osfp, dns, &ctx, stats, out, c));
         for det in detectors.iter_mut() {
             det.finish(&ctx, out);
         }
+        out.release(detectors, osfp);
     }
 }
 

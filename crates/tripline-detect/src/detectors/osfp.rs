@@ -69,6 +69,46 @@ pub struct OsGuess {
     pub observations: u64,
 }
 
+impl OsGuess {
+    /// The guess as alert details, in p0f's words: `label` (its `os` or
+    /// `app` line), `kind` (`os` or `app`), `quality` (`exact`, `generic`
+    /// or `fuzzy`, p0f's `params` for the match), `distance` (its `dist`)
+    /// and `direction` (`syn` or `syn+ack`).
+    pub fn to_details(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut m = serde_json::Map::new();
+        m.insert("label".into(), serde_json::Value::from(&*self.label));
+        m.insert(
+            "kind".into(),
+            serde_json::Value::from(if self.tool { "app" } else { "os" }),
+        );
+        m.insert(
+            "quality".into(),
+            serde_json::Value::from(quality_name(self.quality)),
+        );
+        m.insert("distance".into(), serde_json::Value::from(self.distance));
+        m.insert(
+            "direction".into(),
+            serde_json::Value::from(match self.direction {
+                Direction::Request => "syn",
+                Direction::Response => "syn+ack",
+            }),
+        );
+        m
+    }
+}
+
+/// The key under which [`OsfpDetector::annotate`] stores a guess.
+pub const OS_GUESS_KEY: &str = "os_guess";
+
+/// p0f's word for how a signature fit.
+fn quality_name(q: MatchQuality) -> &'static str {
+    match q {
+        MatchQuality::Exact => "exact",
+        MatchQuality::Generic => "generic",
+        MatchQuality::Fuzzy => "fuzzy",
+    }
+}
+
 /// Counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct OsfpStats {
@@ -155,6 +195,24 @@ impl OsfpDetector {
     /// Every source with a guess (most recent first).
     pub fn guesses(&self) -> impl Iterator<Item = (&IpAddr, &OsGuess)> {
         self.guesses.iter()
+    }
+
+    /// Attaches the current guess for the alert's source as `os_guess` in
+    /// its details (see [`OsGuess::to_details`]), so scan, tripwire,
+    /// bruteforce and signature alerts say what kind of machine knocked.
+    /// Leaves osfp's own alerts, alerts without a source, sources without a
+    /// guess and alerts that already carry `os_guess` unchanged.
+    pub fn annotate(&self, alert: &mut Alert) {
+        if alert.detector == self.name() || alert.details.contains_key(OS_GUESS_KEY) {
+            return;
+        }
+        let Some(g) = alert.src.and_then(|src| self.guesses.peek(&src)) else {
+            return;
+        };
+        alert.details.insert(
+            OS_GUESS_KEY.to_string(),
+            serde_json::Value::Object(g.to_details()),
+        );
     }
 
     /// Counters.
@@ -446,5 +504,51 @@ sig   = *:64:0:*:mss*10,0:mss::0
             assert_eq!(out.0.len(), want);
             assert_eq!(d.stats().matched, 3);
         }
+    }
+
+    fn alert_from(src: IpAddr, detector: &str) -> Alert {
+        Alert {
+            ts: Timestamp(5),
+            detector: detector.to_string(),
+            gid: 1,
+            sid: 1,
+            rev: 1,
+            msg: "test".to_string(),
+            category: String::new(),
+            severity: Severity::MEDIUM,
+            src: Some(src),
+            sport: None,
+            dst: None,
+            dport: None,
+            protocol: None,
+            community_id: None,
+            details: serde_json::Map::new(),
+        }
+    }
+
+    #[test]
+    fn annotate_attaches_the_guess_of_known_sources_only() {
+        let mut d = detector(OsfpConfig::default());
+        let h = header(1, TcpFlags::SYN, 29200, &LINUX_OPTS, true);
+        d.observe(Timestamp(1), &h, Some(0)).unwrap();
+        let mut scan = alert_from(h.src, "scan");
+        d.annotate(&mut scan);
+        let g = scan.details[OS_GUESS_KEY].as_object().unwrap();
+        assert_eq!(g["label"], "Linux 3.11 and newer");
+        assert_eq!(g["kind"], "os");
+        assert_eq!(g["quality"], "exact");
+        assert_eq!(g["distance"], 4);
+        assert_eq!(g["direction"], "syn");
+        // Unknown source, osfp's own alert, and an existing guess: untouched.
+        let mut stranger = alert_from(IpAddr::V4(Ipv4Addr::new(10, 9, 9, 9)), "scan");
+        d.annotate(&mut stranger);
+        assert!(stranger.details.is_empty());
+        let mut own = alert_from(h.src, "osfp");
+        d.annotate(&mut own);
+        assert!(own.details.is_empty());
+        let mut kept = alert_from(h.src, "signature");
+        kept.details.insert(OS_GUESS_KEY.into(), "given".into());
+        d.annotate(&mut kept);
+        assert_eq!(kept.details[OS_GUESS_KEY], "given");
     }
 }
