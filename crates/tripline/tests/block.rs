@@ -5,152 +5,12 @@
 //! after a failed assertion. Needs root; otherwise says so loudly.
 
 mod common;
+mod netns;
 
-use std::fs::File;
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use netns::{Pair, is_root, run};
+
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
-fn run(args: &[&str]) -> Result<String, String> {
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("{}: {e}", args[0]))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(format!(
-            "{}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
-}
-
-static NEXT: AtomicU32 = AtomicU32::new(0);
-
-struct Pair {
-    victim: String,
-    attacker: String,
-    victim_ip: String,
-    attacker_ip: String,
-}
-
-impl Pair {
-    fn new(tag: &str) -> Pair {
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let pid = std::process::id() % 10_000;
-        let subnet = (pid * 7 + n * 13) % 250 + 1;
-        let p = Pair {
-            victim: format!("tbv{tag}{pid}x{n}"),
-            attacker: format!("tba{tag}{pid}x{n}"),
-            victim_ip: format!("10.234.{subnet}.1"),
-            attacker_ip: format!("10.234.{subnet}.2"),
-        };
-        run(&["ip", "netns", "add", &p.victim]).expect("netns add");
-        run(&["ip", "netns", "add", &p.attacker]).expect("netns add");
-        let v = |args: &[&str]| {
-            let mut all = vec!["ip", "netns", "exec", &p.victim];
-            all.extend_from_slice(args);
-            run(&all).expect("victim setup");
-        };
-        v(&[
-            "ip", "link", "add", "tbveth0", "type", "veth", "peer", "name", "tbveth1",
-        ]);
-        v(&["ip", "link", "set", "tbveth1", "netns", &p.attacker]);
-        v(&[
-            "ip",
-            "addr",
-            "add",
-            &format!("{}/24", p.victim_ip),
-            "dev",
-            "tbveth0",
-        ]);
-        v(&["ip", "link", "set", "tbveth0", "up"]);
-        v(&["ip", "link", "set", "lo", "up"]);
-        let a = |args: &[&str]| {
-            let mut all = vec!["ip", "netns", "exec", &p.attacker];
-            all.extend_from_slice(args);
-            run(&all).expect("attacker setup");
-        };
-        a(&[
-            "ip",
-            "addr",
-            "add",
-            &format!("{}/24", p.attacker_ip),
-            "dev",
-            "tbveth1",
-        ]);
-        a(&["ip", "link", "set", "tbveth1", "up"]);
-        a(&["ip", "link", "set", "lo", "up"]);
-        p
-    }
-
-    /// Runs tripline in the victim namespace.
-    fn tripline(&self, args: &[&str]) -> Output {
-        Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &self.victim,
-                env!("CARGO_BIN_EXE_tripline"),
-            ])
-            .args(args)
-            .env("TRIPLINE_LOG", "warn")
-            .stdin(Stdio::null())
-            .output()
-            .expect("run tripline")
-    }
-
-    fn listen(&self, port: u16) {
-        let l = on_ns(&self.victim, move || {
-            TcpListener::bind(("0.0.0.0", port)).expect("bind")
-        });
-        std::thread::spawn(move || {
-            for c in l.incoming() {
-                drop(c);
-            }
-        });
-    }
-
-    fn connect(&self, port: u16, timeout: Duration) -> bool {
-        let dst: SocketAddr = format!("{}:{port}", self.victim_ip).parse().unwrap();
-        on_ns(&self.attacker, move || {
-            TcpStream::connect_timeout(&dst, timeout).is_ok()
-        })
-    }
-}
-
-impl Drop for Pair {
-    fn drop(&mut self) {
-        let _ = run(&["ip", "netns", "del", &self.victim]);
-        let _ = run(&["ip", "netns", "del", &self.attacker]);
-    }
-}
-
-/// Runs `f` on a thread inside namespace `ns`.
-fn on_ns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let path = format!("/var/run/netns/{ns}");
-    std::thread::spawn(move || {
-        let file = File::open(&path).expect("netns file");
-        // SAFETY: a valid namespace descriptor; only this thread changes namespace.
-        assert_eq!(
-            unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) },
-            0
-        );
-        f()
-    })
-    .join()
-    .expect("namespace thread")
-}
 
 fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let start = Instant::now();
@@ -181,7 +41,7 @@ fn manual_block_unblock_and_refusals() {
         eprintln!("\n*** SKIPPED: blocking tests need root ***\n");
         return;
     }
-    let pair = Pair::new("m");
+    let pair = Pair::new("tbm", 234);
     pair.listen(8080);
     assert!(wait_for(Duration::from_secs(5), || pair
         .connect(8080, Duration::from_secs(1))));
@@ -253,7 +113,7 @@ fn scan_is_detected_and_the_scanner_blocked_end_to_end() {
         eprintln!("\n*** SKIPPED: blocking tests need root ***\n");
         return;
     }
-    let pair = Pair::new("s");
+    let pair = Pair::new("tbs", 234);
     let open: Vec<u16> = (21000..21010).collect();
     for p in &open {
         pair.listen(*p);
@@ -279,7 +139,7 @@ fn scan_is_detected_and_the_scanner_blocked_end_to_end() {
             "analyze",
             "-q",
             "-i",
-            "tbveth0",
+            &pair.victim_if,
             "--max-packets",
             "5000",
         ])
