@@ -13,6 +13,7 @@ use crate::store::from_sql_u64;
 use crate::{AddrCount, DirectionCounts, LinkEdge, Store, StoreError, SweepPoint, TimeRange};
 use rusqlite::params;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// Most distinct keys per tally.
 pub const DIGEST_MAX_KEYS: usize = 262_144;
@@ -49,12 +50,79 @@ pub struct ConnDigest {
     pub keys_dropped: u64,
 }
 
-/// Addresses interned to small ids, bounded.
+/// Addresses interned to small ids, bounded, with what each did in the
+/// range (indexed by id: no hashing per row for the per-address tallies).
 #[derive(Default)]
 struct Addrs {
     ids: HashMap<Box<str>, u32>,
     names: Vec<Box<str>>,
+    tallies: Vec<AddrTally>,
 }
+
+/// One address's connections in the range, as originator and as target.
+#[derive(Clone, Copy, Default)]
+struct AddrTally {
+    originated: u64,
+    originated_bytes: u64,
+    received: u64,
+    received_bytes: u64,
+}
+
+/// Bits of an address id in a packed key: ids stay below
+/// [`DIGEST_MAX_KEYS`] = 2^18.
+const ID_BITS: u32 = 18;
+const _: () = assert!(DIGEST_MAX_KEYS <= 1 << ID_BITS);
+
+/// (source id, destination port) packed into one integer.
+fn sweep_key(src: u32, dport: u16) -> u64 {
+    (u64::from(src) << 16) | u64::from(dport)
+}
+
+/// (source id, destination id, port, protocol) packed into one integer
+/// (18 + 18 + 16 + 8 bits).
+fn link_key(src: u32, dst: u32, dport: u16, proto: u8) -> u64 {
+    (u64::from(src) << (ID_BITS + 24))
+        | (u64::from(dst) << 24)
+        | (u64::from(dport) << 8)
+        | u64::from(proto)
+}
+
+fn unpack_link(k: u64) -> (u32, u32, u16, u8) {
+    let mask = (1u64 << ID_BITS) - 1;
+    (
+        ((k >> (ID_BITS + 24)) & mask) as u32,
+        ((k >> 24) & mask) as u32,
+        (k >> 8) as u16,
+        k as u8,
+    )
+}
+
+/// A hasher for the packed keys above. They are built from ids this
+/// digest hands out in order, not from values a peer chooses, so a
+/// multiply-and-fold mix is enough (no flooding to defend against) and
+/// much cheaper than SipHash on the per-row path.
+#[derive(Default)]
+struct PackedKeyHasher(u64);
+
+impl Hasher for PackedKeyHasher {
+    fn finish(&self) -> u64 {
+        let h = (self.0 ^ (self.0 >> 32)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        h ^ (h >> 29)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+/// Counts keyed by a packed key.
+type PackedCounts = HashMap<u64, u64, BuildHasherDefault<PackedKeyHasher>>;
 
 impl Addrs {
     fn id(&mut self, a: &str) -> Option<u32> {
@@ -67,11 +135,12 @@ impl Addrs {
         let i = u32::try_from(self.names.len()).ok()?;
         self.ids.insert(a.into(), i);
         self.names.push(a.into());
+        self.tallies.push(AddrTally::default());
         Some(i)
     }
 }
 
-fn bump<K: std::hash::Hash + Eq>(m: &mut HashMap<K, u64>, k: K, by: u64, dropped: &mut u64) {
+fn bump(m: &mut PackedCounts, k: u64, by: u64, dropped: &mut u64) {
     if let Some(v) = m.get_mut(&k) {
         *v += by;
     } else if m.len() < DIGEST_MAX_KEYS {
@@ -81,15 +150,25 @@ fn bump<K: std::hash::Hash + Eq>(m: &mut HashMap<K, u64>, k: K, by: u64, dropped
     }
 }
 
-/// The `n` largest entries by value, ties in `tie` order.
+/// The `n` largest of `entries` by value, ties in `tie` order (a total
+/// order on distinct keys). Selects the `n` first, then sorts only them:
+/// an hour has tens of thousands of links, mostly tied at one connection,
+/// and sorting them all by address text was a fifth of the hour page.
 fn top<K: Copy>(
-    m: &HashMap<K, u64>,
+    entries: impl Iterator<Item = (K, u64)>,
     n: usize,
     tie: impl Fn(&K, &K) -> std::cmp::Ordering,
 ) -> Vec<(K, u64)> {
-    let mut v: Vec<(K, u64)> = m.iter().map(|(k, c)| (*k, *c)).collect();
-    v.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| tie(&a.0, &b.0)));
-    v.truncate(n);
+    let order = |a: &(K, u64), b: &(K, u64)| b.1.cmp(&a.1).then_with(|| tie(&a.0, &b.0));
+    if n == 0 {
+        return Vec::new();
+    }
+    let mut v: Vec<(K, u64)> = entries.collect();
+    if v.len() > n {
+        v.select_nth_unstable_by(n - 1, order);
+        v.truncate(n);
+    }
+    v.sort_unstable_by(order);
     v
 }
 
@@ -105,13 +184,8 @@ impl Store {
         let mut dropped = 0u64;
         let mut total = 0u64;
         let mut buckets: BTreeMap<i64, DirectionCounts> = BTreeMap::new();
-        // Per address id: (connections originated, their bytes), and as destination.
-        let mut talk: HashMap<u32, u64> = HashMap::new();
-        let mut talk_bytes: HashMap<u32, u64> = HashMap::new();
-        let mut dest: HashMap<u32, u64> = HashMap::new();
-        let mut dest_bytes: HashMap<u32, u64> = HashMap::new();
-        let mut sweep: HashMap<(u32, u16), u64> = HashMap::new();
-        let mut links: HashMap<(u32, u32, u16, u8), u64> = HashMap::new();
+        let mut sweep = PackedCounts::default();
+        let mut links = PackedCounts::default();
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -150,38 +224,56 @@ impl Store {
             let proto = u8::try_from(int(4)).unwrap_or(0);
             let packets = from_sql_u64(int(5));
             let bytes = from_sql_u64(int(6));
-            bump(&mut talk, s, 1, &mut dropped);
-            bump(&mut talk_bytes, s, bytes, &mut 0);
-            bump(&mut dest, d, 1, &mut dropped);
-            bump(&mut dest_bytes, d, bytes, &mut 0);
-            bump(&mut sweep, (s, dport), packets, &mut dropped);
-            bump(&mut links, (s, d, dport, proto), 1, &mut dropped);
+            if let Some(t) = addrs.tallies.get_mut(s as usize) {
+                t.originated += 1;
+                t.originated_bytes += bytes;
+            }
+            if let Some(t) = addrs.tallies.get_mut(d as usize) {
+                t.received += 1;
+                t.received_bytes += bytes;
+            }
+            bump(&mut sweep, sweep_key(s, dport), packets, &mut dropped);
+            bump(&mut links, link_key(s, d, dport, proto), 1, &mut dropped);
         }
         let text_of = |i: u32| -> &str { &addrs.names[i as usize] };
         let name = |i: u32| text_of(i).to_string();
-        let counts = |m: &HashMap<u32, u64>, bytes: &HashMap<u32, u64>| -> Vec<AddrCount> {
-            top(m, limits.top, |a, b| text_of(*a).cmp(text_of(*b)))
-                .into_iter()
-                .map(|(i, n)| AddrCount {
-                    addr: name(i),
-                    name: None,
-                    connections: n,
-                    bytes: bytes.get(&i).copied().unwrap_or(0),
-                })
-                .collect()
+        let ids = || {
+            (0..addrs.tallies.len())
+                .filter_map(|i| Some((u32::try_from(i).ok()?, addrs.tallies[i])))
         };
-        let mut destinations = counts(&dest, &dest_bytes);
+        let counts = |pick: fn(&AddrTally) -> (u64, u64)| -> Vec<AddrCount> {
+            let bytes_of = |i: u32| addrs.tallies.get(i as usize).map_or(0, |t| pick(t).1);
+            top(
+                ids().map(|(i, t)| (i, pick(&t).0)).filter(|(_, n)| *n > 0),
+                limits.top,
+                |a, b| text_of(*a).cmp(text_of(*b)),
+            )
+            .into_iter()
+            .map(|(i, n)| AddrCount {
+                addr: name(i),
+                name: None,
+                connections: n,
+                bytes: bytes_of(i),
+            })
+            .collect()
+        };
+        let mut destinations = counts(|t| (t.received, t.received_bytes));
         for d in &mut destinations {
             d.name = self.name_for(&d.addr)?;
         }
         Ok(ConnDigest {
             connections: total,
             by_direction: buckets.into_values().collect(),
-            talkers: counts(&talk, &talk_bytes),
+            talkers: counts(|t| (t.originated, t.originated_bytes)),
             destinations,
-            sweep: top(&sweep, limits.sweep, |a, b| {
-                text_of(a.0).cmp(text_of(b.0)).then(a.1.cmp(&b.1))
-            })
+            sweep: top(
+                sweep
+                    .iter()
+                    .map(|(k, n)| ((*k >> 16) as u32, *k as u16, *n))
+                    .map(|(s, p, n)| ((s, p), n)),
+                limits.sweep,
+                |a, b| text_of(a.0).cmp(text_of(b.0)).then(a.1.cmp(&b.1)),
+            )
             .into_iter()
             .map(|((s, dport), packets)| SweepPoint {
                 src: name(s),
@@ -189,9 +281,18 @@ impl Store {
                 packets,
             })
             .collect(),
-            links: top(&links, limits.links, |a, b| {
-                (text_of(a.0), text_of(a.1), a.2, a.3).cmp(&(text_of(b.0), text_of(b.1), b.2, b.3))
-            })
+            links: top(
+                links.iter().map(|(k, n)| (unpack_link(*k), *n)),
+                limits.links,
+                |a, b| {
+                    (text_of(a.0), text_of(a.1), a.2, a.3).cmp(&(
+                        text_of(b.0),
+                        text_of(b.1),
+                        b.2,
+                        b.3,
+                    ))
+                },
+            )
             .into_iter()
             .map(|((s, d, dport, protocol), connections)| LinkEdge {
                 src: name(s),

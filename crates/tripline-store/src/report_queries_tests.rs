@@ -223,3 +223,49 @@ fn digest_agrees_with_the_group_by_queries() {
         assert_eq!(d.keys_dropped, 0);
     }
 }
+
+#[test]
+fn digest_picks_the_same_tops_as_the_group_by_queries_among_ties() {
+    // Many keys with equal counts, so the cut at `limit` falls inside a run
+    // of ties and the address-text tie order decides who is kept.
+    let mut s = Store::open_in_memory().unwrap();
+    let mut rows = Vec::new();
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    for i in 0..600 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let src = if x.is_multiple_of(3) {
+            format!("2001:db8::{:x}", x % 11)
+        } else {
+            format!("10.0.{}.{}", x % 2, (x >> 8) % 13)
+        };
+        let dst = format!("192.0.2.{}", (x >> 16) % 17);
+        let dport = [22, 80, 443, 8080, 53][((x >> 24) % 5) as usize];
+        rows.push(conn(NOON + i, &src, &dst, dport, Direction::Outbound));
+    }
+    s.insert_connections(None, &rows).unwrap();
+    let sources: std::collections::HashSet<_> = rows.iter().map(|c| c.src).collect();
+    for limit in [0, 1, 3, 7, 40] {
+        let d = s
+            .connection_digest(
+                TimeRange::ALL,
+                crate::DigestLimits {
+                    bucket_ns: HOUR_NS,
+                    top: limit,
+                    sweep: limit,
+                    links: limit,
+                },
+            )
+            .unwrap();
+        assert_eq!(d.connections, 600);
+        assert_eq!(d.talkers, s.talkers_in(TimeRange::ALL, limit).unwrap());
+        assert_eq!(
+            d.destinations,
+            s.destinations_in(TimeRange::ALL, limit).unwrap()
+        );
+        assert_eq!(d.sweep, s.sweep_points(TimeRange::ALL, limit).unwrap());
+        assert_eq!(d.links, s.links_in(TimeRange::ALL, limit).unwrap());
+        assert_eq!(d.talkers.len(), limit.min(sources.len()));
+    }
+}

@@ -226,6 +226,16 @@ CREATE TABLE alert_acks (
 );
 ";
 
+/// Version 5: a covering index for one source's connections. A source
+/// page (and `tripline profile`) counts the source's connections, its
+/// distinct hosts and ports, its top hosts and ports and its first and
+/// last time; with every column those queries read in the index, each is
+/// one contiguous index range instead of a table lookup per connection
+/// (the report's 2,000 source pages on a million-connection day).
+const V5: &str = "
+CREATE INDEX connections_src_peer ON connections(src, dst, dport, protocol, start_ns, end_ns);
+";
+
 /// Every migration, in order.
 pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -244,19 +254,28 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         version: 4,
         sql: V4,
     },
+    Migration {
+        version: 5,
+        sql: V5,
+    },
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
-/// The secondary indexes of `connections` (name, column), as version 1
-/// created them. A deferred-index bulk load drops and rebuilds exactly these.
-pub(crate) const CONNECTION_INDEXES: [(&str, &str); 5] = [
+/// The secondary indexes of `connections` (name, columns), as versions 1
+/// and 5 created them. A deferred-index bulk load drops and rebuilds
+/// exactly these.
+pub(crate) const CONNECTION_INDEXES: [(&str, &str); 6] = [
     ("connections_start", "start_ns"),
     ("connections_src", "src"),
     ("connections_dst", "dst"),
     ("connections_dport", "dport"),
     ("connections_input", "input_id"),
+    (
+        "connections_src_peer",
+        "src, dst, dport, protocol, start_ns, end_ns",
+    ),
 ];
 
 /// Creates any missing connection index (after a bulk load that was

@@ -423,7 +423,7 @@ fn deferred_index_bulk_load_rebuilds_indexes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bulk.db");
     let mut store = Store::open(&path).unwrap();
-    assert_eq!(connection_indexes(&path), 5);
+    assert_eq!(connection_indexes(&path), 6);
     let mut sink = StoreSink::new(&mut store, None)
         .with_deferred_indexes()
         .unwrap();
@@ -433,7 +433,7 @@ fn deferred_index_bulk_load_rebuilds_indexes() {
             .unwrap();
     }
     assert_eq!(sink.finish().unwrap().connections, 100);
-    assert_eq!(connection_indexes(&path), 5);
+    assert_eq!(connection_indexes(&path), 6);
     assert_eq!(
         store
             .top_talkers(TalkerOrder::Connections, 1, None)
@@ -451,7 +451,7 @@ fn deferred_index_bulk_load_rebuilds_indexes() {
     assert_eq!(connection_indexes(&path), 0);
     drop(store);
     let _store = Store::open(&path).unwrap();
-    assert_eq!(connection_indexes(&path), 5);
+    assert_eq!(connection_indexes(&path), 6);
 }
 
 #[test]

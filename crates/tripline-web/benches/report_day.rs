@@ -1,10 +1,14 @@
 //! Report and serve on one synthetic day: fills a store with
 //! `TRIPLINE_BENCH_CONNS` connections (default 1,000,000) and
 //! `TRIPLINE_BENCH_ALERTS` alerts (default 10,000) spread over one UTC day,
-//! times `write_report`, then starts `serve` and times the hour page.
+//! times `write_report` into an empty folder and again over the site it
+//! wrote, then starts `serve` and times the hour page.
 //!
 //! `cargo bench -p tripline-web --bench report_day` (set `TRIPLINE_BENCH_DIR`
-//! to keep the store and the site).
+//! to keep the store and the site; with `TRIPLINE_BENCH_REUSE=1` a store
+//! already there is reused instead of filled again). After the whole
+//! report it times each kind of page on its own, so the total can be
+//! read as day + hours + sources + alerts.
 
 use base64::Engine as _;
 use serde_json::json;
@@ -160,27 +164,52 @@ fn main() {
         .unwrap_or_else(|| tmp.path().to_path_buf());
     std::fs::create_dir_all(&dir_path).expect("bench dir");
     let db = dir_path.join("bench.db");
-    let _ = std::fs::remove_file(&db);
+    let reuse = std::env::var_os("TRIPLINE_BENCH_REUSE").is_some() && db.exists();
+    if !reuse {
+        let _ = std::fs::remove_file(&db);
+    }
+    let t = Instant::now();
     let mut store = Store::open(&db).expect("store");
-    let t = Instant::now();
-    fill(&mut store, conns, alerts);
-    println!(
-        "fill: {conns} connections, {alerts} alerts in {:.1} s",
-        t.elapsed().as_secs_f64()
-    );
+    if reuse {
+        println!(
+            "reusing {} (opened and migrated in {:.1} s)",
+            db.display(),
+            t.elapsed().as_secs_f64()
+        );
+    } else {
+        let t = Instant::now();
+        fill(&mut store, conns, alerts);
+        println!(
+            "fill: {conns} connections, {alerts} alerts in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+    }
+    // The first report goes into an empty folder; the second regenerates
+    // the site over it, as a periodic `tripline report --out` does.
     let out = dir_path.join("site");
-    let t = Instant::now();
-    let stats = write_report(&store, &out, &ReportOptions::default()).expect("report");
-    println!(
-        "report: {:.2} s, {} pages ({} hour pages, {} sources, {} alerts), {} MB, largest page {} KB",
-        t.elapsed().as_secs_f64(),
-        stats.pages,
-        stats.hour_pages,
-        stats.sources,
-        stats.alerts,
-        stats.bytes / 1_000_000,
-        stats.largest_page / 1000
-    );
+    let _ = std::fs::remove_dir_all(&out);
+    for run in ["report", "report again"] {
+        if run == "report again" {
+            // Put the first site on disk, as an earlier run's site is: a
+            // file still in the page cache is cheap to overwrite whatever
+            // the writer does.
+            let _ = std::process::Command::new("sync").status();
+        }
+        let t = Instant::now();
+        let stats = write_report(&store, &out, &ReportOptions::default()).expect("report");
+        println!(
+            "{run}: {:.2} s, {} pages ({} hour pages, {} sources, {} alerts, {} unchanged), {} MB, largest page {} KB",
+            t.elapsed().as_secs_f64(),
+            stats.pages,
+            stats.hour_pages,
+            stats.sources,
+            stats.alerts,
+            stats.unchanged,
+            stats.bytes / 1_000_000,
+            stats.largest_page / 1000
+        );
+    }
+    page_kinds(&store);
     drop(store);
     let (tx, rx) = std::sync::mpsc::channel();
     let db2 = db.clone();
@@ -224,6 +253,46 @@ fn main() {
         times[times.len() - 1],
         times.len()
     );
+}
+
+/// Times each kind of page on its own (rendered, not written): the day,
+/// every hour's first page, every tenth of the report's 2,000 source pages
+/// (alert sources and busy originators alike) and the first 1,000 alert
+/// pages, as totals and per page.
+fn page_kinds(store: &Store) {
+    use tripline_web::pages::{Ctx, Mode, alert_page, day_page, hour_page, source_page};
+    let ctx = Ctx::nested(Mode::Static, "x/y.html");
+    let report = |kind: &str, n: usize, t: Instant| {
+        let s = t.elapsed().as_secs_f64();
+        println!(
+            "  {kind}: {n} in {s:.2} s ({:.1} ms each)",
+            s * 1000.0 / n.max(1) as f64
+        );
+    };
+    let t = Instant::now();
+    day_page(&ctx, store, DAY).expect("day page");
+    report("day page", 1, t);
+    let t = Instant::now();
+    for h in 0..24 {
+        hour_page(&ctx, store, DAY + h * HOUR_NS, 1).expect("hour page");
+    }
+    report("hour pages", 24, t);
+    let sources = store.report_sources(2000).expect("sources");
+    let sources: Vec<&String> = sources.iter().step_by(10).collect();
+    let t = Instant::now();
+    for s in &sources {
+        let addr = s.parse().expect("source address");
+        source_page(&ctx, store, addr).expect("source page");
+    }
+    report("source pages", sources.len(), t);
+    let ids = store
+        .alert_ids(tripline_store::TimeRange::ALL, 1000)
+        .expect("alert ids");
+    let t = Instant::now();
+    for id in &ids {
+        alert_page(&ctx, store, *id).expect("alert page");
+    }
+    report("alert pages", ids.len(), t);
 }
 
 fn paths_hour(ns: i64) -> String {

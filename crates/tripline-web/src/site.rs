@@ -10,6 +10,8 @@ use crate::pages::{
 };
 use crate::paths::{self, day_floor};
 use maud::Markup;
+use std::fs::OpenOptions;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use tripline_store::{Store, TimeRange};
 
@@ -53,11 +55,46 @@ pub struct ReportStats {
     pub alerts: u64,
     /// Alerts without a page because of [`ReportOptions::max_alerts`].
     pub alerts_left_out: u64,
+    /// Pages (counted in `pages`) already on disk with the same bytes from
+    /// an earlier run, and so left untouched.
+    pub unchanged: u64,
 }
 
 struct Writer<'o> {
     out: &'o Path,
     stats: ReportStats,
+    /// Folders already created (the site has a handful).
+    dirs: Vec<PathBuf>,
+    /// The previous contents of the page being written, reused.
+    old: Vec<u8>,
+}
+
+/// Writes `bytes` to `path` unless it already holds exactly them; true
+/// when it wrote. A changed page is rewritten in place and then cut to
+/// length, never truncated to zero first: ext4 flushes a file that was
+/// truncated to zero and rewritten when it is closed (`auto_da_alloc`),
+/// which made regenerating a site over an earlier one cost ~3 ms a page.
+fn write_if_changed(path: &Path, bytes: &[u8], old: &mut Vec<u8>) -> std::io::Result<bool> {
+    let mut f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)?;
+    let len = f.metadata()?.len();
+    if len == bytes.len() as u64 {
+        old.clear();
+        f.read_to_end(old)?;
+        if old.as_slice() == bytes {
+            return Ok(false);
+        }
+        f.seek(SeekFrom::Start(0))?;
+    }
+    f.write_all(bytes)?;
+    if len > bytes.len() as u64 {
+        f.set_len(bytes.len() as u64)?;
+    }
+    Ok(true)
 }
 
 impl Writer<'_> {
@@ -67,10 +104,15 @@ impl Writer<'_> {
             path: path.clone(),
             source,
         };
-        if let Some(dir) = path.parent() {
+        if let Some(dir) = path.parent()
+            && !self.dirs.iter().any(|d| d == dir)
+        {
             std::fs::create_dir_all(dir).map_err(err)?;
+            self.dirs.push(dir.to_path_buf());
         }
-        std::fs::write(&path, text).map_err(err)?;
+        if !write_if_changed(&path, text.as_bytes(), &mut self.old).map_err(err)? {
+            self.stats.unchanged += 1;
+        }
         let n = text.len() as u64;
         self.stats.pages += 1;
         self.stats.bytes += n;
@@ -92,6 +134,8 @@ pub fn write_report(
     let mut w = Writer {
         out,
         stats: ReportStats::default(),
+        dirs: Vec::new(),
+        old: Vec::new(),
     };
     w.write("style.css", STYLE_CSS)?;
     let hours = store.hour_counts(TimeRange::ALL)?;
@@ -148,4 +192,36 @@ pub fn write_report(
     }
     w.stats.alerts_left_out = total_alerts.saturating_sub(w.stats.alerts);
     Ok(w.stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_if_changed;
+
+    #[test]
+    fn pages_are_rewritten_only_when_they_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("page.html");
+        let mut old = Vec::new();
+        assert!(write_if_changed(&p, b"<p>first version</p>", &mut old).unwrap());
+        assert!(!write_if_changed(&p, b"<p>first version</p>", &mut old).unwrap());
+        // Same length, other bytes.
+        assert!(write_if_changed(&p, b"<p>FIRST VERSION</p>", &mut old).unwrap());
+        assert_eq!(std::fs::read(&p).unwrap(), b"<p>FIRST VERSION</p>");
+        // Shorter: the old tail is cut off.
+        assert!(write_if_changed(&p, b"<p>2</p>", &mut old).unwrap());
+        assert_eq!(std::fs::read(&p).unwrap(), b"<p>2</p>");
+        // Longer.
+        assert!(write_if_changed(&p, b"<p>third, longer version</p>", &mut old).unwrap());
+        assert_eq!(std::fs::read(&p).unwrap(), b"<p>third, longer version</p>");
+        assert!(!write_if_changed(&p, b"<p>third, longer version</p>", &mut old).unwrap());
+    }
+
+    #[test]
+    fn an_unwritable_page_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut old = Vec::new();
+        // A folder where the page should be.
+        assert!(write_if_changed(dir.path(), b"x", &mut old).is_err());
+    }
 }

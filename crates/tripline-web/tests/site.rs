@@ -4,7 +4,7 @@
 
 use base64::Engine as _;
 use serde_json::json;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use tripline_core::{Alert, ConnOrigin, ConnState, Connection, Direction, Severity, Timestamp};
 use tripline_store::{HOUR_NS, Store};
@@ -58,7 +58,7 @@ fn alert(t: i64, detector: &str) -> Alert {
     }
 }
 
-fn build() -> (tempfile::TempDir, tripline_web::ReportStats) {
+fn sample_store() -> Store {
     let mut store = Store::open_in_memory().unwrap();
     let conns: Vec<Connection> = (0..700)
         .map(|i| {
@@ -86,6 +86,11 @@ fn build() -> (tempfile::TempDir, tripline_web::ReportStats) {
         })
         .collect();
     store.insert_alerts(None, &alerts).unwrap();
+    store
+}
+
+fn build() -> (tempfile::TempDir, tripline_web::ReportStats) {
+    let store = sample_store();
     let dir = tempfile::tempdir().unwrap();
     let stats = write_report(&store, dir.path(), &ReportOptions::default()).unwrap();
     (dir, stats)
@@ -155,4 +160,44 @@ fn every_page_is_written_linked_and_escaped() {
         "payload hex missing"
     );
     assert!(a.contains("Content-Security-Policy"));
+}
+
+fn site_files(dir: &Path) -> BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let mut files = Vec::new();
+    html_files(dir, &mut files);
+    files
+        .into_iter()
+        .map(|f| {
+            let bytes = std::fs::read(&f).unwrap();
+            (f.strip_prefix(dir).unwrap().to_path_buf(), bytes)
+        })
+        .collect()
+}
+
+#[test]
+fn a_report_over_an_older_site_matches_a_fresh_one() {
+    let (dir, first) = build();
+    assert_eq!(first.unchanged, 0);
+    // The same data again: every page is already there.
+    let mut store = sample_store();
+    let again = write_report(&store, dir.path(), &ReportOptions::default()).unwrap();
+    assert_eq!(again.pages, first.pages);
+    assert_eq!(again.unchanged, again.pages);
+    // New data changes some pages (longer and shorter ones); the rewritten
+    // site must equal a site written from scratch.
+    store
+        .insert_connections(
+            None,
+            &[conn(NOON + 2 * HOUR_NS, "10.99.1.8", "10.99.1.2", 22)],
+        )
+        .unwrap();
+    store
+        .insert_alerts(None, &[alert(NOON + 2 * HOUR_NS, "scan")])
+        .unwrap();
+    let updated = write_report(&store, dir.path(), &ReportOptions::default()).unwrap();
+    assert!(updated.unchanged > 0 && updated.unchanged < updated.pages);
+    let fresh = tempfile::tempdir().unwrap();
+    let scratch = write_report(&store, fresh.path(), &ReportOptions::default()).unwrap();
+    assert_eq!(scratch.unchanged, 0);
+    assert_eq!(site_files(dir.path()), site_files(fresh.path()));
 }
