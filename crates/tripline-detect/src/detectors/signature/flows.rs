@@ -140,6 +140,10 @@ impl SigFlows {
         if !to_server {
             f.seen_reply = true;
         }
+        // As in Suricata, the packet that completes the handshake is not yet
+        // "established" (the flow is updated before the stream engine runs);
+        // the packets after it are, FIN and RST included.
+        let was_done = f.handshake == Handshake::Done;
         if !is_new && let Some(t) = tcp {
             let flags = t.flags.0;
             f.handshake = match (f.handshake, to_server) {
@@ -156,10 +160,7 @@ impl SigFlows {
             f.server_bytes += payload_len as u64;
         }
         let established = match tcp {
-            Some(_) => {
-                f.handshake == Handshake::Done
-                    || (opts.midstream && f.handshake == Handshake::Midstream)
-            }
+            Some(_) => was_done || (opts.midstream && f.handshake == Handshake::Midstream),
             None => f.seen_reply,
         };
         let ctx = FlowContext {
@@ -212,7 +213,7 @@ mod tests {
         let steps = [
             (pkt(c, 1000, s, 80, 0x02), true, false),
             (pkt(s, 80, c, 1000, 0x12), false, false),
-            (pkt(c, 1000, s, 80, 0x10), true, true),
+            (pkt(c, 1000, s, 80, 0x10), true, false),
             (pkt(c, 1000, s, 80, 0x18), true, true),
             (pkt(s, 80, c, 1000, 0x18), false, true),
         ];
