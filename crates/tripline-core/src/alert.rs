@@ -51,3 +51,34 @@ pub struct Alert {
     /// Detector-specific details (scan type, ports, danger level...).
     pub details: serde_json::Map<String, serde_json::Value>,
 }
+
+impl Alert {
+    /// An alert with its identity set and no endpoints, flow or details
+    /// (fill those with struct update syntax).
+    pub fn new(
+        ts: Timestamp,
+        detector: impl Into<String>,
+        gid: u32,
+        sid: u32,
+        msg: impl Into<String>,
+        severity: Severity,
+    ) -> Alert {
+        Alert {
+            ts,
+            detector: detector.into(),
+            gid,
+            sid,
+            rev: 1,
+            msg: msg.into(),
+            category: String::new(),
+            severity,
+            src: None,
+            sport: None,
+            dst: None,
+            dport: None,
+            protocol: None,
+            community_id: None,
+            details: serde_json::Map::new(),
+        }
+    }
+}

@@ -199,21 +199,8 @@ mod tests {
 
     fn alert(ts: i64, src: &str) -> Alert {
         Alert {
-            ts: Timestamp(ts),
-            detector: "scan".into(),
-            gid: 1,
-            sid: 7,
-            rev: 1,
-            msg: "scan".into(),
-            category: String::new(),
-            severity: Severity::MEDIUM,
             src: Some(src.parse().unwrap()),
-            sport: None,
-            dst: None,
-            dport: None,
-            protocol: None,
-            community_id: None,
-            details: Default::default(),
+            ..Alert::new(Timestamp(ts), "scan", 1, 7, "scan", Severity::MEDIUM)
         }
     }
 

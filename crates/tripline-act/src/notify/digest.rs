@@ -113,21 +113,15 @@ mod tests {
 
     fn alert(ts: i64, src: &str) -> Alert {
         Alert {
-            ts: Timestamp(ts),
-            detector: "scan".into(),
-            gid: 1,
-            sid: 1,
-            rev: 1,
-            msg: "scan\nwith newline".into(),
-            category: String::new(),
-            severity: Severity::LOW,
             src: Some(src.parse().unwrap()),
-            sport: None,
-            dst: None,
-            dport: None,
-            protocol: None,
-            community_id: None,
-            details: Default::default(),
+            ..Alert::new(
+                Timestamp(ts),
+                "scan",
+                1,
+                1,
+                "scan\nwith newline",
+                Severity::LOW,
+            )
         }
     }
 

@@ -328,21 +328,9 @@ mod tests {
         let mut details = serde_json::Map::new();
         details.insert("danger_level".into(), json!(level));
         Alert {
-            ts: Timestamp(secs * NS),
-            detector: "scan".into(),
-            gid: 1,
-            sid: 1,
-            rev: 1,
-            msg: "scan".into(),
-            category: String::new(),
-            severity: Severity::MEDIUM,
             src: Some(src.parse().unwrap()),
-            sport: None,
-            dst: None,
-            dport: None,
-            protocol: None,
-            community_id: None,
             details,
+            ..Alert::new(Timestamp(secs * NS), "scan", 1, 1, "scan", Severity::MEDIUM)
         }
     }
 
