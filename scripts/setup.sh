@@ -2,13 +2,13 @@
 # Installs what tripline needs to build and test on Debian/Ubuntu:
 # libpcap (capture, filter compilation), pkg-config, iproute2 (namespace
 # tests), p0f (its fingerprint database, /etc/p0f/p0f.fp, for OS
-# fingerprinting) and the tools the tests compare against. Idempotent; quiet when all
+# fingerprinting), graphviz (link graph layout) and the tools the tests compare against. Idempotent; quiet when all
 # is already there.
 set -euo pipefail
 
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in build-essential pkg-config libpcap-dev iproute2 tcpdump python3 p0f tshark python3-aiosmtpd openssl chromium chromium-driver nftables iptables ipset; do
+for p in build-essential pkg-config libpcap-dev iproute2 tcpdump python3 p0f tshark python3-aiosmtpd openssl chromium chromium-driver nftables iptables ipset graphviz; do
   have_pkg "$p" || need+=("$p")
 done
 

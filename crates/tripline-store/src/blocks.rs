@@ -131,6 +131,20 @@ impl Store {
         }
         Ok(out)
     }
+
+    /// The block of `address` in force at `now` according to this table:
+    /// its newest row when that is a block that has not expired, else `None`
+    /// (never blocked, unblocked since, or timed out).
+    pub fn block_state(
+        &self,
+        address: IpAddr,
+        now: Timestamp,
+    ) -> Result<Option<BlockRecord>, StoreError> {
+        let newest = self.recent_blocks(Some(address), 1)?.into_iter().next();
+        Ok(newest.filter(|r| {
+            r.action == BlockAction::Block && r.expires.is_none_or(|until| until > now)
+        }))
+    }
 }
 
 #[cfg(test)]
@@ -170,5 +184,38 @@ mod tests {
         // IPv4-mapped IPv6 is stored as the IPv4 address it is.
         let mapped: IpAddr = "::ffff:203.0.113.9".parse().unwrap();
         assert_eq!(store.recent_blocks(Some(mapped), 10).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn block_state_follows_the_newest_row_and_expiry() {
+        let store = Store::open_in_memory().unwrap();
+        let a: IpAddr = "198.51.100.4".parse().unwrap();
+        let rec = |ts, action, expires: Option<i64>| BlockRecord {
+            ts: Timestamp(ts),
+            action,
+            address: a,
+            expires: expires.map(Timestamp),
+            backend: "nft".into(),
+            automatic: false,
+            reason: "web UI".into(),
+        };
+        assert_eq!(store.block_state(a, Timestamp(5)).unwrap(), None);
+        let timed = rec(10, BlockAction::Block, Some(100));
+        store.record_block(&timed).unwrap();
+        assert_eq!(store.block_state(a, Timestamp(50)).unwrap(), Some(timed));
+        // Timed out in the kernel: no longer in force.
+        assert_eq!(store.block_state(a, Timestamp(100)).unwrap(), None);
+        store
+            .record_block(&rec(20, BlockAction::Unblock, None))
+            .unwrap();
+        assert_eq!(store.block_state(a, Timestamp(50)).unwrap(), None);
+        let permanent = rec(30, BlockAction::Block, None);
+        store.record_block(&permanent).unwrap();
+        assert_eq!(
+            store.block_state(a, Timestamp(i64::MAX)).unwrap(),
+            Some(permanent)
+        );
+        let other: IpAddr = "198.51.100.5".parse().unwrap();
+        assert_eq!(store.block_state(other, Timestamp(50)).unwrap(), None);
     }
 }

@@ -132,6 +132,18 @@ impl Store {
         &self.path
     }
 
+    /// A marker that changes whenever the database changes: SQLite's
+    /// `PRAGMA data_version` (bumped by commits of other connections, e.g.
+    /// a running `tripline analyze`) and this connection's own change count.
+    /// Cheap (no table read), for live pages polling for new data.
+    pub fn change_marker(&self) -> Result<(i64, u64), StoreError> {
+        let v = self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0))
+            .map_err(self.sql_err("reading data_version"))?;
+        Ok((v, self.conn.total_changes()))
+    }
+
     /// The schema version of the open database.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
         schema::user_version(&self.conn, &self.path)
@@ -264,6 +276,30 @@ mod tests {
         );
         let msg = err.to_string();
         assert!(msg.contains("new.db") && msg.contains("newer"), "{msg}");
+    }
+
+    #[test]
+    fn change_marker_moves_on_writes_of_either_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let reader = Store::open(&path).unwrap();
+        let writer = Store::open(&path).unwrap();
+        let row = crate::BlockRecord {
+            ts: tripline_core::Timestamp(1),
+            action: crate::BlockAction::Block,
+            address: "192.0.2.1".parse().unwrap(),
+            expires: None,
+            backend: "nft".into(),
+            automatic: false,
+            reason: "test".into(),
+        };
+        let m0 = reader.change_marker().unwrap();
+        assert_eq!(reader.change_marker().unwrap(), m0, "no write, no change");
+        writer.record_block(&row).unwrap();
+        let m1 = reader.change_marker().unwrap();
+        assert_ne!(m1, m0, "another connection's commit");
+        reader.record_block(&row).unwrap();
+        assert_ne!(reader.change_marker().unwrap(), m1, "its own write");
     }
 
     #[test]

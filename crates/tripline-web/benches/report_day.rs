@@ -215,7 +215,7 @@ fn main() {
     let db2 = db.clone();
     std::thread::spawn(move || {
         let cfg = WebConfig::local("127.0.0.1:0".parse().expect("addr"));
-        let _ = tripline_web::serve(db2, cfg, Arc::new(NoTriage), &|a| {
+        let _ = tripline_web::serve(db2, cfg, Arc::new(NoTriage), None, &|a| {
             let _ = tx.send(a);
         });
     });

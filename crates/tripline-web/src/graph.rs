@@ -2,10 +2,46 @@
 //! (sources → destinations → destination ports), laid out in Rust with the
 //! barycenter heuristic (each node moves to the mean position of its
 //! neighbours in the layer before, a few sweeps each way) so edges cross
-//! little. Source nodes link to their pages.
+//! little, or by Graphviz's `dot` when it is installed (see [`graphviz`]).
+//! Source nodes link to their pages.
 
 use maud::{Markup, html};
+use serde::Deserialize;
 use tripline_store::LinkEdge;
+
+/// Who lays out the link graph (`[web] graph_layout`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GraphLayout {
+    /// Graphviz when `dot` is on the `PATH`, else Rust.
+    #[default]
+    Auto,
+    /// Always the layered layout in Rust.
+    Rust,
+    /// Graphviz's `dot` (falling back to Rust, with a warning, when it
+    /// cannot be run, takes too long or the graph is too big for it).
+    Graphviz,
+}
+
+/// The link graph as SVG, laid out as `how` says; `link` gives the page
+/// of a source address.
+pub fn link_graph(edges: &[LinkEdge], link: &dyn Fn(&str) -> String, how: GraphLayout) -> Markup {
+    let use_dot = match how {
+        GraphLayout::Rust => false,
+        GraphLayout::Auto => !edges.is_empty() && graphviz::dot_available(),
+        GraphLayout::Graphviz => !edges.is_empty(),
+    };
+    if use_dot {
+        let g = layout(edges);
+        match graphviz::graphviz_svg(&g, link) {
+            Ok(svg) => return svg,
+            Err(e) => tracing::warn!("link graph: {e}; using the Rust layout"),
+        }
+    }
+    link_graph_svg(edges, link)
+}
+
+pub mod graphviz;
 
 /// Sweeps of the barycenter ordering.
 const SWEEPS: usize = 4;
@@ -142,7 +178,8 @@ fn reorder(this: &[f64], other: &[f64], edges: &[(usize, usize, u64)], forward: 
     out
 }
 
-/// The graph as SVG; `link` gives the page of a source address.
+/// The graph as SVG in the Rust layout; `link` gives the page of a source
+/// address.
 pub fn link_graph_svg(edges: &[LinkEdge], link: &dyn Fn(&str) -> String) -> Markup {
     let g = layout(edges);
     let row_h = 20.0;
@@ -244,6 +281,37 @@ mod tests {
         assert!(g.dst_port.iter().any(|(_, _, w)| *w == 6));
         assert_eq!(crossings(&g.dst_port), 0);
         assert!(crossings(&g.src_dst) <= 1);
+    }
+
+    #[test]
+    fn the_layout_knob_picks_the_drawing() {
+        let edges = [
+            e("10.0.0.1", "10.0.0.2", 22, 3),
+            e("10.0.0.3", "10.0.0.2", 80, 1),
+        ];
+        let link = |s: &str| format!("s/{s}.html");
+        let rust = link_graph(&edges, &link, GraphLayout::Rust).into_string();
+        assert!(!rust.contains("graphviz"), "{rust}");
+        assert_eq!(rust.matches("<line class=\"edge\"").count(), 4);
+        assert!(
+            graphviz::dot_available(),
+            "Graphviz is not installed (scripts/setup.sh installs graphviz)"
+        );
+        for how in [GraphLayout::Graphviz, GraphLayout::Auto] {
+            let dot = link_graph(&edges, &link, how).into_string();
+            assert!(
+                dot.contains("class=\"chart graph graphviz\""),
+                "{how:?}: {dot}"
+            );
+            assert_eq!(dot.matches("<path class=\"edge\"").count(), 4, "{dot}");
+            assert!(dot.contains("href=\"s/10.0.0.3.html\""));
+        }
+        // Nothing to lay out: no need for dot.
+        let empty = link_graph(&[], &link, GraphLayout::Graphviz).into_string();
+        assert!(!empty.contains("graphviz"));
+        let knob: GraphLayout = serde_json::from_str("\"graphviz\"").unwrap();
+        assert_eq!(knob, GraphLayout::Graphviz);
+        assert!(serde_json::from_str::<GraphLayout>("\"neato\"").is_err());
     }
 
     #[test]

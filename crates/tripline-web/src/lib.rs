@@ -7,8 +7,9 @@
 //!   JavaScript.
 //! * [`write_report`]: the static site, linked with relative paths so it
 //!   works from `file://`.
-//! * [`serve`]: the same pages live, with search, triage (through the
-//!   caller's [`Triage`]), login, sessions and CSRF protection.
+//! * [`serve`](mod@serve): the same pages live, with search, triage (through the
+//!   caller's [`Triage`]), blocking (through its [`Responder`]), pages
+//!   that refresh as data arrives, login, sessions and CSRF protection.
 
 pub mod charts;
 mod error;
@@ -20,5 +21,6 @@ pub mod serve;
 mod site;
 
 pub use error::WebError;
-pub use serve::{Triage, WebConfig, serve};
+pub use graph::GraphLayout;
+pub use serve::{Responder, ResponseError, Triage, WebConfig, serve};
 pub use site::{ReportOptions, ReportStats, write_report};

@@ -23,6 +23,8 @@ pub struct ReportOptions {
     pub max_sources: usize,
     /// Alert pages at most (oldest first); the rest are counted.
     pub max_alerts: usize,
+    /// How link graphs are laid out.
+    pub graph_layout: crate::GraphLayout,
 }
 
 impl Default for ReportOptions {
@@ -30,6 +32,7 @@ impl Default for ReportOptions {
         ReportOptions {
             max_sources: 2_000,
             max_alerts: 100_000,
+            graph_layout: crate::GraphLayout::Auto,
         }
     }
 }
@@ -141,7 +144,10 @@ pub fn write_report(
     let hours = store.hour_counts(TimeRange::ALL)?;
     w.page(
         "index.html",
-        index_page(&Ctx::top(Mode::Static, "index.html"), &hours),
+        index_page(
+            &Ctx::top(Mode::Static, "index.html").with_graph(opts.graph_layout),
+            &hours,
+        ),
     )?;
     let mut last_day = None;
     for h in &hours {
@@ -151,13 +157,22 @@ pub fn write_report(
             let rel = paths::day_file(day);
             w.page(
                 &rel,
-                day_page(&Ctx::nested(Mode::Static, &rel), store, day)?,
+                day_page(
+                    &Ctx::nested(Mode::Static, &rel).with_graph(opts.graph_layout),
+                    store,
+                    day,
+                )?,
             )?;
             w.stats.days += 1;
         }
         for page in 1.. {
             let rel = paths::hour_file(h.hour_start, page);
-            match hour_page(&Ctx::nested(Mode::Static, &rel), store, h.hour_start, page)? {
+            match hour_page(
+                &Ctx::nested(Mode::Static, &rel).with_graph(opts.graph_layout),
+                store,
+                h.hour_start,
+                page,
+            )? {
                 Some(m) => {
                     w.page(&rel, m)?;
                     w.stats.hour_pages += 1;
@@ -177,7 +192,11 @@ pub fn write_report(
         }
         let Ok(addr) = s.parse() else { continue };
         let rel = paths::source_file(s);
-        if let Some(m) = source_page(&Ctx::nested(Mode::Static, &rel), store, addr)? {
+        if let Some(m) = source_page(
+            &Ctx::nested(Mode::Static, &rel).with_graph(opts.graph_layout),
+            store,
+            addr,
+        )? {
             w.page(&rel, m)?;
             w.stats.sources += 1;
         }
@@ -185,7 +204,11 @@ pub fn write_report(
     let total_alerts: u64 = hours.iter().map(|h| h.alerts()).sum();
     for id in store.alert_ids(TimeRange::ALL, opts.max_alerts)? {
         let rel = paths::alert_file(id);
-        if let Some(m) = alert_page(&Ctx::nested(Mode::Static, &rel), store, id)? {
+        if let Some(m) = alert_page(
+            &Ctx::nested(Mode::Static, &rel).with_graph(opts.graph_layout),
+            store,
+            id,
+        )? {
             w.page(&rel, m)?;
             w.stats.alerts += 1;
         }

@@ -3,8 +3,9 @@
 //! as SVG, previous/next/up navigation works by clicking, login, sessions
 //! and CSRF are enforced, a triage click changes the allow list in the
 //! configuration file, and hostile user names, DNS names and log prefixes
-//! that went through `tripline analyze` execute nothing. Screenshots go to
-//! `target/screenshots/`.
+//! that went through `tripline analyze` execute nothing; live pages
+//! refresh themselves when new data reaches the store (static ones carry no
+//! script). Screenshots go to `target/screenshots/`.
 
 mod common;
 mod web_support;
@@ -83,6 +84,7 @@ fn report_pages_load_from_file_and_chain_by_clicking() {
     b.goto(&format!("file://{out}/index.html"));
     assert_eq!(b.title(), "Report — tripline");
     assert!(b.count("svg.spark polyline") >= 1, "no sparkline");
+    assert_eq!(b.count("script"), 0, "static pages carry no script");
     b.screenshot("report-index");
     // The first hour of the index, then next, previous and up.
     let first = b.find("table.hours a");
@@ -107,7 +109,9 @@ fn report_pages_load_from_file_and_chain_by_clicking() {
     assert_eq!(b.url(), hour_url);
     b.click(b.find("a[rel=up]"));
     assert!(b.url().contains("/day/2026-11-22.html"), "{}", b.url());
-    assert!(b.count("svg.graph line.edge") >= 1, "no link graph");
+    // Graphviz's layout draws paths, the Rust layout lines.
+    assert!(b.count("svg.graph .edge") >= 1, "no link graph");
+    assert_eq!(b.count("script"), 0, "static pages carry no script");
     b.screenshot("report-day");
     // The brute-forcer with hostile user names: shown as text, not run.
     b.goto(&format!("file://{out}/source/203.0.113.66.html"));
@@ -247,6 +251,29 @@ fn serve_enforces_login_and_csrf_and_triage_edits_the_allow_list() {
         session["value"].as_str().unwrap_or("")
     );
 
+    // The change marker needs the session; live pages may load the
+    // server's own script, other answers no script at all.
+    assert_eq!(http(srv.addr, "GET", "/changes", &[], "").status, 403);
+    let r = http(
+        srv.addr,
+        "GET",
+        "/changes",
+        &[("Cookie", cookie.as_str())],
+        "",
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v: serde_json::Value = serde_json::from_str(&r.body).expect("changes json");
+    assert!(v["marker"].is_string(), "{v}");
+    let csp = |path: &str| {
+        http(srv.addr, "GET", path, &[("Cookie", cookie.as_str())], "")
+            .header("content-security-policy")
+            .unwrap_or("")
+            .to_string()
+    };
+    assert!(csp("/hour/2026-11-22T13.html").contains("script-src 'self'"));
+    assert!(!csp("/search?addr=10.0.0.0%2F8").contains("script-src"));
+    assert!(!csp("/live.js").contains("script-src"));
+
     // The hour with the hostile DNS names: escaped, and triage buttons.
     b.goto(&format!("{root}/hour/2026-11-22T13.html"));
     no_script_ran(&b, "served hour 13");
@@ -349,5 +376,73 @@ fn serve_enforces_login_and_csrf_and_triage_edits_the_allow_list() {
     assert!(
         statuses.contains(&401) && statuses.last() == Some(&429),
         "{statuses:?}"
+    );
+}
+
+/// A netfilter LOG line for a TCP SYN at 2026-11-22 12:MM:SS.
+fn syn_line(minute: u32, second: u32, src: &str, dst: &str, dport: u16) -> String {
+    format!(
+        "Nov 22 12:{minute:02}:{second:02} gw kernel: NEW IN=eth0 OUT= \
+         MAC=02:99:00:01:00:01:02:99:00:01:00:02:08:00 SRC={src} DST={dst} LEN=60 TOS=0x00 \
+         PREC=0x00 TTL=63 ID=1 DF PROTO=TCP SPT=40000 DPT={dport} WINDOW=64240 RES=0x00 SYN URGP=0\n"
+    )
+}
+
+#[test]
+fn served_hour_page_refreshes_when_data_arrives() {
+    let dir = tempdir();
+    let db = join(&dir, "t.db");
+    let cfg = join(&dir, "tripline.toml");
+    std::fs::write(
+        &cfg,
+        format!("home_net = [\"10.20.0.0/16\"]\n[store]\npath = \"{db}\"\n"),
+    )
+    .expect("config");
+    let first = join(&dir, "first.log");
+    std::fs::write(&first, syn_line(5, 0, "10.20.0.5", "192.0.2.10", 443)).expect("log");
+    let o = tripline(&["--config", &cfg, "analyze", "--year", "2026", &first]);
+    assert!(o.status.success(), "analyze: {}", stderr(&o));
+    let srv = Server::start(&cfg, &db);
+    let b = Browser::start();
+    let url = format!("http://{}/hour/2026-11-22T12.html", srv.addr);
+    b.goto(&url);
+    let t = wait_text(&b, "10.20.0.5");
+    assert!(t.contains("10.20.0.5") && !t.contains("10.20.0.99"), "{t}");
+    assert_eq!(b.count("script[src$='live.js']"), 1, "no refresh script");
+    // The change marker endpoint answers JSON for this browser's session.
+    let marker = b.eval(
+        "const r = new XMLHttpRequest(); r.open('GET', '../changes', false); r.send(); \
+         return JSON.parse(r.responseText).marker",
+    );
+    assert!(marker.as_str().is_some_and(|m| m.contains('-')), "{marker}");
+    b.eval("window.__not_reloaded = 1; return true");
+    b.screenshot("serve-live-before");
+
+    // New data in the same hour, written by another process.
+    let second = join(&dir, "second.log");
+    std::fs::write(&second, syn_line(30, 0, "10.20.0.99", "198.51.100.7", 22)).expect("log");
+    let o = tripline(&["--config", &cfg, "analyze", "--year", "2026", &second]);
+    assert!(o.status.success(), "analyze: {}", stderr(&o));
+    let started = std::time::Instant::now();
+    let t = wait_text(&b, "10.20.0.99");
+    assert!(
+        t.contains("10.20.0.99") && t.contains("198.51.100.7"),
+        "not refreshed after {:?}: {t}",
+        started.elapsed()
+    );
+    assert_eq!(b.url(), url, "the page navigated away");
+    assert_eq!(
+        b.eval("return typeof window.__not_reloaded"),
+        serde_json::json!("undefined"),
+        "the page was not reloaded"
+    );
+    b.screenshot("serve-live-after");
+    // Nothing new: the page stays as it is.
+    b.eval("window.__not_reloaded = 1; return true");
+    std::thread::sleep(std::time::Duration::from_secs(7));
+    assert_eq!(
+        b.eval("return window.__not_reloaded"),
+        serde_json::json!(1),
+        "reloaded without new data"
     );
 }

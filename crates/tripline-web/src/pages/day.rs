@@ -82,7 +82,7 @@ pub fn day_page(ctx: &Ctx<'_>, store: &Store, day_start: i64) -> Result<Markup, 
         (stacked_bars("Connections per hour by direction", &DIRECTION_SERIES, &conn_buckets))
         (charts::sweep_scatter(&digest.sweep, &link))
         (destinations_chart(ctx, &digest.destinations))
-        (graph::link_graph_svg(&digest.links, &link))
+        (graph::link_graph(&digest.links, &link, ctx.graph))
         h2 { "Top talkers" }
         (talkers_table(ctx, &digest.talkers))
     };

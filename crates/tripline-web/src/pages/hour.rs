@@ -200,7 +200,7 @@ pub fn hour_page(
         (talkers_table(ctx, &digest.talkers))
         (destinations_chart(ctx, &digest.destinations))
         (charts::sweep_scatter(&digest.sweep, &link))
-        (graph::link_graph_svg(&digest.links, &link))
+        (graph::link_graph(&digest.links, &link, ctx.graph))
         @if let Mode::Live { .. } = ctx.mode {
             p { a href=(ctx.link(&format!("search?from={}&to={}", paths::hour_key(hour_start), paths::hour_key(hour_start + tripline_store::HOUR_NS)))) { "search this hour" } }
         }

@@ -16,15 +16,29 @@ pub use index::index_page;
 pub use search::{SearchForm, login_page, message_page, search_page};
 pub use source::{SOURCE_LIST_LIMIT, source_page};
 
+use crate::graph::GraphLayout;
 use crate::paths;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use tripline_core::Timestamp;
 use tripline_store::AlertRow;
 
-/// The Content-Security-Policy of every page: no script at all, styles and
-/// images only from the site itself (SVG is inline markup, not script).
+/// The Content-Security-Policy of the static pages and of every served
+/// response but live pages: no script at all, styles and images only from
+/// the site itself (SVG is inline markup, not script).
 pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
                        form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The Content-Security-Policy of live pages: as [`CSP`], plus script
+/// files from the server itself (the refresh script, [`LIVE_JS`]) fetching
+/// from it; still no inline script, so nothing from the network can run.
+pub const CSP_LIVE: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; \
+                            style-src 'self'; img-src 'self' data:; form-action 'self'; \
+                            frame-ancestors 'none'; base-uri 'none'";
+
+/// The live pages' refresh script (served at `/live.js`): polls
+/// `/changes` every few seconds while the tab is visible and reloads the
+/// page when the store changed since it was rendered.
+pub const LIVE_JS: &str = include_str!("live.js");
 
 /// The site's stylesheet (written as `style.css`, served at `/style.css`).
 pub const STYLE_CSS: &str = include_str!("style.css");
@@ -39,6 +53,12 @@ pub enum Mode<'a> {
     Live {
         /// The token every form posts back.
         csrf: &'a str,
+        /// Block durations the analyst may choose on source pages, the
+        /// default first; empty when blocking from the browser is off.
+        durations: &'a [String],
+        /// The store's change marker when the page was rendered, for pages
+        /// that refresh themselves as data arrives (`None`: no refresh).
+        refresh: Option<&'a str>,
     },
 }
 
@@ -51,6 +71,8 @@ pub struct Ctx<'a> {
     pub mode: Mode<'a>,
     /// The page's own path (relative to the root), for forms to come back to.
     pub here: &'a str,
+    /// How link graphs are laid out.
+    pub graph: GraphLayout,
 }
 
 impl<'a> Ctx<'a> {
@@ -60,6 +82,7 @@ impl<'a> Ctx<'a> {
             root: "../",
             mode,
             here,
+            graph: GraphLayout::Auto,
         }
     }
 
@@ -69,7 +92,13 @@ impl<'a> Ctx<'a> {
             root: "",
             mode,
             here,
+            graph: GraphLayout::Auto,
         }
+    }
+
+    /// The same context with link graphs laid out by `graph`.
+    pub fn with_graph(self, graph: GraphLayout) -> Self {
+        Ctx { graph, ..self }
     }
 
     /// The relative link to a page path from [`paths`].
@@ -83,18 +112,29 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// The frame of every page.
+/// The frame of every page. Live pages that refresh themselves load the
+/// refresh script (a file: static pages carry no script at all).
 pub fn layout(ctx: &Ctx<'_>, title: &str, body: Markup) -> Markup {
+    let (csp, refresh) = match ctx.mode {
+        Mode::Live {
+            refresh: Some(marker),
+            ..
+        } => (CSP_LIVE, Some(marker)),
+        _ => (CSP, None),
+    };
     html! {
         (DOCTYPE)
         html lang="en" {
             head {
                 meta charset="utf-8";
-                meta http-equiv="Content-Security-Policy" content=(CSP);
+                meta http-equiv="Content-Security-Policy" content=(csp);
                 meta name="referrer" content="same-origin";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " — tripline" }
                 link rel="stylesheet" href=(ctx.link("style.css"));
+                @if let Some(marker) = refresh {
+                    script src=(ctx.link("live.js")) data-changes=(ctx.link("changes")) data-marker=(marker) defer {}
+                }
             }
             body {
                 nav.top {
@@ -168,7 +208,7 @@ pub fn alert_table(ctx: &Ctx<'_>, rows: &[AlertRow]) -> Markup {
 pub fn post_button(ctx: &Ctx<'_>, action: &str, fields: &[(&str, &str)], label: &str) -> Markup {
     match ctx.mode {
         Mode::Static => PreEscaped(String::new()),
-        Mode::Live { csrf } => html! {
+        Mode::Live { csrf, .. } => html! {
             form.inline method="post" action=(ctx.link(action)) {
                 input type="hidden" name="csrf" value=(csrf);
                 input type="hidden" name="back" value=(ctx.here);

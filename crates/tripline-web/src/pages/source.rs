@@ -1,13 +1,15 @@
 //! One source address: its profile (first/last seen, danger level over
 //! time, scan types, ports and hosts touched, OS guess, DNS names, alerts,
-//! logins) and the blocks applied to it.
+//! logins) and the blocks applied to it: whether one is in force now and,
+//! in the live UI with blocking on, Block (with a duration) and Unblock.
 
-use super::{Ctx, layout, post_button, severity_cell, ts_text};
+use super::{Ctx, Mode, layout, post_button, severity_cell, ts_text};
 use crate::charts;
 use crate::paths;
 use maud::{Markup, html};
 use std::net::IpAddr;
-use tripline_store::{Store, StoreError};
+use tripline_core::Timestamp;
+use tripline_store::{BlockRecord, Store, StoreError};
 
 /// Entries in each of the profile's lists.
 pub const SOURCE_LIST_LIMIT: usize = 25;
@@ -34,6 +36,7 @@ pub fn source_page(
     };
     let text = addr.to_string();
     let blocks = store.blocks_for(&text, SOURCE_LIST_LIMIT)?;
+    let in_force = store.block_state(addr, Timestamp::now())?;
     let steps: Vec<(String, u8)> = p
         .danger_history
         .iter()
@@ -55,6 +58,7 @@ pub fn source_page(
                 @for u in &p.auth.users { " · " (u.user) " " (u.failures) "/" (u.successes) } } }
         }
         (post_button(ctx, "triage/deny", &[("target", &text)], "deny this address"))
+        (block_controls(ctx, &text, in_force.as_ref()))
         @if steps.len() > 1 || p.max_danger_level > 0 {
             (charts::steps("Danger level over time", &steps, 5))
             @if p.danger_steps_dropped > 0 { p { (p.danger_steps_dropped) " later steps not shown." } }
@@ -98,4 +102,106 @@ pub fn source_page(
         }
     };
     Ok(Some(layout(ctx, &format!("Source {text}"), body)))
+}
+
+/// The block in force (from the store's `blocks` table) and, in the live
+/// UI with blocking on, the Block form (with a duration) and Unblock.
+fn block_controls(ctx: &Ctx<'_>, addr: &str, in_force: Option<&BlockRecord>) -> Markup {
+    let durations: &[String] = match ctx.mode {
+        Mode::Live { durations, .. } => durations,
+        Mode::Static => &[],
+    };
+    html! {
+        p.blockstate {
+            @match in_force {
+                Some(b) => {
+                    strong.blocked { "Blocked" }
+                    @match b.expires { Some(t) => { " until " (ts_text(t)) }, None => { " permanently" } }
+                    " (" (b.backend) ", since " (ts_text(b.ts)) ", by " @if b.automatic { "a detector" } @else { "an analyst" } ": " (b.reason) ")"
+                }
+                None => { "Not blocked." }
+            }
+        }
+        @if let (Mode::Live { csrf, .. }, false) = (ctx.mode, durations.is_empty()) {
+            form.inline.block method="post" action=(ctx.link("respond/block")) {
+                input type="hidden" name="csrf" value=(csrf);
+                input type="hidden" name="back" value=(ctx.here);
+                input type="hidden" name="addr" value=(addr);
+                label { "block for " select name="duration" { @for d in durations { option value=(d) { (d) } } } }
+                " " button type="submit" { "Block" }
+            }
+            @if in_force.is_some() {
+                form.inline.unblock method="post" action=(ctx.link("respond/unblock")) {
+                    input type="hidden" name="csrf" value=(csrf);
+                    input type="hidden" name="back" value=(ctx.here);
+                    input type="hidden" name="addr" value=(addr);
+                    button type="submit" { "Unblock" }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tripline_store::BlockAction;
+
+    fn record(expires: Option<i64>) -> BlockRecord {
+        BlockRecord {
+            ts: Timestamp(1_700_000_000_000_000_000),
+            action: BlockAction::Block,
+            address: "203.0.113.5".parse().unwrap(),
+            expires: expires.map(Timestamp),
+            backend: "nft".into(),
+            automatic: false,
+            reason: "web UI <b>\"x\"</b>".into(),
+        }
+    }
+
+    #[test]
+    fn static_pages_show_the_state_without_forms() {
+        let ctx = Ctx::nested(Mode::Static, "source/203.0.113.5.html");
+        let m = block_controls(&ctx, "203.0.113.5", Some(&record(None))).into_string();
+        assert!(m.contains("Blocked") && m.contains("permanently"), "{m}");
+        assert!(m.contains("web UI &lt;b&gt;&quot;x&quot;&lt;/b&gt;"), "{m}");
+        assert!(!m.contains("<form"), "{m}");
+        let m = block_controls(&ctx, "203.0.113.5", None).into_string();
+        assert!(m.contains("Not blocked."), "{m}");
+    }
+
+    #[test]
+    fn live_pages_offer_block_and_unblock_only_when_enabled() {
+        let durations = vec!["1h".to_string(), "10m".to_string()];
+        let on = Mode::Live {
+            csrf: "tok",
+            durations: &durations,
+            refresh: None,
+        };
+        let ctx = Ctx::nested(on, "source/203.0.113.5.html");
+        let m = block_controls(&ctx, "203.0.113.5", None).into_string();
+        assert!(m.contains("action=\"../respond/block\""), "{m}");
+        assert!(
+            m.contains("<option value=\"1h\">1h</option><option value=\"10m\">"),
+            "{m}"
+        );
+        assert!(m.contains("name=\"csrf\" value=\"tok\""), "{m}");
+        assert!(
+            !m.contains("respond/unblock"),
+            "not blocked: no Unblock: {m}"
+        );
+        let m = block_controls(&ctx, "203.0.113.5", Some(&record(Some(i64::MAX)))).into_string();
+        assert!(
+            m.contains("respond/unblock") && m.contains(" until "),
+            "{m}"
+        );
+        let off = Mode::Live {
+            csrf: "tok",
+            durations: &[],
+            refresh: None,
+        };
+        let ctx = Ctx::nested(off, "source/203.0.113.5.html");
+        let m = block_controls(&ctx, "203.0.113.5", Some(&record(None))).into_string();
+        assert!(!m.contains("<form"), "blocking off: {m}");
+    }
 }

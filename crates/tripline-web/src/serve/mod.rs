@@ -7,15 +7,28 @@
 //! SameSite=Strict, Secure off loopback); every POST carries the session's
 //! CSRF token and, when the browser sends one, a same-origin `Origin`.
 //! Logins are rate limited per client address. Every response carries the
-//! no-script CSP.
+//! no-script CSP, except live pages, which may load the server's own
+//! refresh script (`/live.js`) and nothing else.
+//!
+//! Live pages (index, day, hour, source) reload themselves when the store
+//! changes: the script polls `/changes`, a cheap marker (SQLite's
+//! `data_version` and this connection's change count), every few seconds
+//! while the tab is visible.
+//!
+//! Blocking from the browser goes through the caller's [`Responder`]
+//! (the binary: the same code as `tripline block` / `unblock`); without
+//! one, source pages show the block state but no buttons.
 
 mod auth;
+mod live;
+mod respond;
 mod routes;
 
 pub use auth::{Credentials, LoginLimiter, Session, Sessions, hash_password};
 
 use crate::WebError;
-use std::net::SocketAddr;
+use crate::graph::GraphLayout;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +41,43 @@ pub trait Triage: Send + Sync + 'static {
     fn allow(&self, target: &str) -> Result<String, String>;
     /// Denies a destination (adds it to the block list).
     fn deny(&self, target: &str) -> Result<String, String>;
+}
+
+/// Why a block or unblock asked for in the browser did not happen; shown
+/// to the analyst as a message page, never as a server error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ResponseError {
+    /// The safety rules refused (a home, gateway, DNS or allow-listed
+    /// address, loopback…): the text says why.
+    Refused(String),
+    /// The request made no sense (an unknown duration).
+    Invalid(String),
+    /// The firewall or the store failed.
+    Failed(String),
+}
+
+impl std::fmt::Display for ResponseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ResponseError::Refused(t) | ResponseError::Invalid(t) | ResponseError::Failed(t) => {
+                f.write_str(t)
+            }
+        }
+    }
+}
+
+/// Blocking and unblocking a source, carried out by the caller exactly as
+/// `tripline block` / `unblock` do (safety rules, firewall backend, the
+/// record in the store's `blocks` table).
+pub trait Responder: Send + Sync + 'static {
+    /// The block durations offered on source pages (`10m`, `1h`,
+    /// `permanent`…), the default first.
+    fn durations(&self) -> Vec<String>;
+    /// Blocks `addr` for `duration` (one of [`Self::durations`]); `reason`
+    /// says who asked from where. Returns what was done.
+    fn block(&self, addr: IpAddr, duration: &str, reason: &str) -> Result<String, ResponseError>;
+    /// Unblocks `addr`. Returns what was done.
+    fn unblock(&self, addr: IpAddr, reason: &str) -> Result<String, ResponseError>;
 }
 
 /// The `[web]` settings `serve` needs.
@@ -43,6 +93,8 @@ pub struct WebConfig {
     pub max_sessions: usize,
     /// Login attempts per client address per minute.
     pub login_per_minute: u32,
+    /// Who lays out link graphs.
+    pub graph_layout: GraphLayout,
 }
 
 impl WebConfig {
@@ -54,6 +106,7 @@ impl WebConfig {
             session_ttl: Duration::from_secs(12 * 3600),
             max_sessions: 1024,
             login_per_minute: 10,
+            graph_layout: GraphLayout::Auto,
         }
     }
 
@@ -72,11 +125,13 @@ impl WebConfig {
 }
 
 /// Serves until Ctrl-C (or SIGTERM). `ready` is called with the bound
-/// address once the socket listens (port 0 picks a free one).
+/// address once the socket listens (port 0 picks a free one). With a
+/// `responder`, source pages offer Block and Unblock.
 pub fn serve(
     db: PathBuf,
     cfg: WebConfig,
     triage: Arc<dyn Triage>,
+    responder: Option<Arc<dyn Responder>>,
     ready: &dyn Fn(SocketAddr),
 ) -> Result<(), WebError> {
     cfg.check()?;
@@ -93,7 +148,7 @@ pub fn serve(
         let bound = listener
             .local_addr()
             .map_err(|e| WebError::Serve(format!("local address: {e}")))?;
-        let app = routes::router(routes::AppState::new(store, cfg, bound, triage));
+        let app = routes::router(routes::AppState::new(store, cfg, bound, triage, responder));
         ready(bound);
         axum::serve(
             listener,

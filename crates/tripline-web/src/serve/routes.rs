@@ -1,13 +1,16 @@
 //! The live UI's routes: the report pages under the same paths as the
 //! static site, search, login, and the state-changing POSTs (triage,
-//! acknowledge), each checked for session, CSRF token and origin.
+//! acknowledge, block — see [`super::respond`]), each checked for session,
+//! CSRF token and origin; the change marker and refresh script live in
+//! [`super::live`].
 
 use super::auth::{COOKIE, Credentials, LoginLimiter, Session, Sessions, constant_time_eq};
-use super::{Triage, WebConfig};
+use super::{Responder, Triage, WebConfig, live, respond};
 use crate::WebError;
+use crate::graph::GraphLayout;
 use crate::pages::{
-    CSP, Ctx, Mode, STYLE_CSS, SearchForm, alert_page, day_page, hour_page, index_page, login_page,
-    message_page, search_page, source_page,
+    CSP, CSP_LIVE, Ctx, Mode, STYLE_CSS, SearchForm, alert_page, day_page, hour_page, index_page,
+    login_page, message_page, search_page, source_page,
 };
 use crate::paths;
 use axum::Router;
@@ -25,7 +28,7 @@ use tripline_store::{Store, TimeRange};
 
 /// Everything the handlers share.
 pub struct AppState {
-    store: Mutex<Store>,
+    pub(super) store: Mutex<Store>,
     sessions: Mutex<Sessions>,
     limiter: Mutex<LoginLimiter>,
     creds: Credentials,
@@ -34,6 +37,11 @@ pub struct AppState {
     /// The `Host` values accepted (loopback without credentials), or any.
     hosts: Option<Vec<String>>,
     triage: Arc<dyn Triage>,
+    /// Blocking from the browser, when enabled.
+    pub(super) responder: Option<Arc<dyn Responder>>,
+    /// Its durations, the default first (empty without a responder).
+    durations: Vec<String>,
+    graph: GraphLayout,
 }
 
 impl AppState {
@@ -43,6 +51,7 @@ impl AppState {
         cfg: WebConfig,
         bound: SocketAddr,
         triage: Arc<dyn Triage>,
+        responder: Option<Arc<dyn Responder>>,
     ) -> Arc<Self> {
         let loopback = bound.ip().is_loopback();
         let hosts = (!cfg.credentials.required()).then(|| {
@@ -66,6 +75,12 @@ impl AppState {
             secure: !loopback,
             hosts,
             triage,
+            durations: responder
+                .as_ref()
+                .map(|r| r.durations())
+                .unwrap_or_default(),
+            responder,
+            graph: cfg.graph_layout,
         })
     }
 }
@@ -78,6 +93,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/", get(|| async { redirect("index.html", None) }))
         .route("/index.html", get(index))
         .route("/style.css", get(style))
+        .route("/live.js", get(live::script))
+        .route("/changes", get(live::changes))
         .route("/day/{name}", get(day))
         .route("/hour/{name}", get(hour))
         .route("/source/{name}", get(source))
@@ -87,10 +104,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/triage/allow", post(allow))
         .route("/triage/deny", post(deny))
         .route("/ack", post(ack))
+        .route("/respond/block", post(respond::block))
+        .route("/respond/unblock", post(respond::unblock))
         .with_state(state)
 }
 
-fn finish(
+pub(super) fn finish(
     status: StatusCode,
     ctype: &'static str,
     body: String,
@@ -120,11 +139,11 @@ fn finish(
     r
 }
 
-fn html(status: StatusCode, body: String, cookie: Option<String>) -> Response {
+pub(super) fn html(status: StatusCode, body: String, cookie: Option<String>) -> Response {
     finish(status, "text/html; charset=utf-8", body, cookie)
 }
 
-fn plain(status: StatusCode, text: &str) -> Response {
+pub(super) fn plain(status: StatusCode, text: &str) -> Response {
     finish(status, "text/plain; charset=utf-8", text.to_string(), None)
 }
 
@@ -151,7 +170,7 @@ fn cookie_value(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Why a request is refused (turned into a response by [`Refusal::reply`]).
-enum Refusal {
+pub(super) enum Refusal {
     /// A plain-text error with this status.
     Plain(StatusCode, &'static str),
     /// Not logged in: to the login form.
@@ -159,7 +178,7 @@ enum Refusal {
 }
 
 impl Refusal {
-    fn reply(self) -> Response {
+    pub(super) fn reply(self) -> Response {
         match self {
             Refusal::Plain(s, t) => plain(s, t),
             Refusal::Login => redirect("/login", None),
@@ -168,7 +187,7 @@ impl Refusal {
 }
 
 /// How a request is authenticated.
-enum Who {
+pub(super) enum Who {
     /// A cookie session (its CSRF token must accompany POSTs).
     Session(Session),
     /// `Authorization: Bearer <token>` (not sent by browsers on their own).
@@ -176,7 +195,12 @@ enum Who {
 }
 
 impl AppState {
-    fn host_ok(&self, headers: &HeaderMap) -> bool {
+    /// True when a password or token is configured.
+    pub(super) fn credentials_required(&self) -> bool {
+        self.creds.required()
+    }
+
+    pub(super) fn host_ok(&self, headers: &HeaderMap) -> bool {
         let Some(list) = &self.hosts else { return true };
         headers
             .get(header::HOST)
@@ -204,7 +228,7 @@ impl AppState {
         )
     }
 
-    fn who(&self, headers: &HeaderMap) -> Option<Who> {
+    pub(super) fn who(&self, headers: &HeaderMap) -> Option<Who> {
         if let Some(t) = &self.creds.token
             && let Some(given) = headers
                 .get(header::AUTHORIZATION)
@@ -248,7 +272,7 @@ impl AppState {
     }
 
     /// Checks a POST: host, origin, session and its CSRF token.
-    fn post_ok(&self, headers: &HeaderMap, csrf: &str) -> Result<(), Refusal> {
+    pub(super) fn post_ok(&self, headers: &HeaderMap, csrf: &str) -> Result<(), Refusal> {
         if !self.host_ok(headers) {
             return Err(Refusal::Plain(
                 StatusCode::MISDIRECTED_REQUEST,
@@ -287,37 +311,50 @@ enum Page {
     Search(SearchForm),
 }
 
-fn render(st: &AppState, page: &Page, csrf: &str) -> Result<Option<String>, WebError> {
+fn render(st: &AppState, page: &Page, csrf: &str) -> Result<Option<(String, bool)>, WebError> {
     let store = st
         .store
         .lock()
         .map_err(|_| WebError::Serve("store lock poisoned".into()))?;
-    let mode = Mode::Live { csrf };
+    // Pages that show the store's latest state refresh as data arrives.
+    let marker = match page {
+        Page::Index | Page::Day(_) | Page::Hour(_) | Page::Source(_) => {
+            Some(live::marker_text(store.change_marker()?))
+        }
+        Page::Alert(_) | Page::Search(_) => None,
+    };
+    let mode = Mode::Live {
+        csrf,
+        durations: &st.durations,
+        refresh: marker.as_deref(),
+    };
     let nested = |name: &str, dir: &str| format!("{dir}/{name}");
+    let top = |here| Ctx::top(mode, here).with_graph(st.graph);
+    let down = |here| Ctx::nested(mode, here).with_graph(st.graph);
     let m = match page {
         Page::Index => Some(index_page(
-            &Ctx::top(mode, "index.html"),
+            &top("index.html"),
             &store.hour_counts(TimeRange::ALL)?,
         )),
         Page::Day(n) => match paths::parse_day_name(n) {
-            Some(d) => Some(day_page(&Ctx::nested(mode, &nested(n, "day")), &store, d)?),
+            Some(d) => Some(day_page(&down(&nested(n, "day")), &store, d)?),
             None => None,
         },
         Page::Hour(n) => match paths::parse_hour_name(n) {
-            Some((h, p)) => hour_page(&Ctx::nested(mode, &nested(n, "hour")), &store, h, p)?,
+            Some((h, p)) => hour_page(&down(&nested(n, "hour")), &store, h, p)?,
             None => None,
         },
         Page::Source(n) => match paths::parse_source_name(n) {
-            Some(a) => source_page(&Ctx::nested(mode, &nested(n, "source")), &store, a)?,
+            Some(a) => source_page(&down(&nested(n, "source")), &store, a)?,
             None => None,
         },
         Page::Alert(n) => match paths::parse_alert_name(n) {
-            Some(id) => alert_page(&Ctx::nested(mode, &nested(n, "alert")), &store, id)?,
+            Some(id) => alert_page(&down(&nested(n, "alert")), &store, id)?,
             None => None,
         },
-        Page::Search(f) => Some(search_page(&Ctx::top(mode, "search"), &store, f)?),
+        Page::Search(f) => Some(search_page(&top("search"), &store, f)?),
     };
-    Ok(m.map(|m| m.into_string()))
+    Ok(m.map(|m| (m.into_string(), marker.is_some())))
 }
 
 async fn page(st: Arc<AppState>, headers: HeaderMap, page: Page) -> Response {
@@ -327,7 +364,16 @@ async fn page(st: Arc<AppState>, headers: HeaderMap, page: Page) -> Response {
     };
     let st2 = st.clone();
     match tokio::task::spawn_blocking(move || render(&st2, &page, &csrf)).await {
-        Ok(Ok(Some(body))) => html(StatusCode::OK, body, cookie),
+        Ok(Ok(Some((body, refreshing)))) => {
+            let mut r = html(StatusCode::OK, body, cookie);
+            if refreshing {
+                r.headers_mut().insert(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static(CSP_LIVE),
+                );
+            }
+            r
+        }
         Ok(Ok(None)) => plain(StatusCode::NOT_FOUND, "no such page"),
         Ok(Err(e)) => {
             tracing::warn!("serve: {e}");
@@ -442,7 +488,7 @@ struct TriageForm {
 }
 
 /// `back` if it is a plain relative page path of this site, else the index.
-fn safe_back(back: &str) -> &str {
+pub(super) fn safe_back(back: &str) -> &str {
     let ok = !back.is_empty()
         && back.len() <= 200
         && !back.starts_with('/')

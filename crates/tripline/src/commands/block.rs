@@ -40,6 +40,40 @@ pub fn blocker(cfg: &Config) -> Result<Blocker> {
     ))
 }
 
+/// Blocks `addr` through the configured backend behind the safety rules
+/// and records it in `store`: the one path of `tripline block` and of the
+/// web UI's Block button. A refusal is a [`RespondError::Refused`] inside
+/// the error.
+pub(crate) fn block_and_record(
+    cfg: &Config,
+    store: &Store,
+    addr: std::net::IpAddr,
+    duration: BlockDuration,
+    force: bool,
+    reason: &str,
+) -> Result<BlockRecord> {
+    let mut blocker = blocker(cfg)?;
+    let record = blocker.block_manual(addr, duration, force, reason, wall_clock())?;
+    store.record_block(&record)?;
+    Ok(record)
+}
+
+/// Takes `addr` out of the block set and records it in `store` (`None`
+/// when it was not blocked): `tripline unblock` and the web UI's Unblock.
+pub(crate) fn unblock_and_record(
+    cfg: &Config,
+    store: &Store,
+    addr: std::net::IpAddr,
+    reason: &str,
+) -> Result<Option<BlockRecord>> {
+    let mut blocker = blocker(cfg)?;
+    let record = blocker.unblock(addr, reason, wall_clock())?;
+    if let Some(r) = &record {
+        store.record_block(r)?;
+    }
+    Ok(record)
+}
+
 /// Runs `tripline block`.
 pub fn run_block(explicit_cfg: Option<&Path>, args: BlockArgs) -> Result<ExitCode> {
     let (cfg, _) = Config::load(explicit_cfg)?;
@@ -48,22 +82,22 @@ pub fn run_block(explicit_cfg: Option<&Path>, args: BlockArgs) -> Result<ExitCod
         None => cfg.respond.manual_duration,
     };
     let store = Store::open(&cfg.store_path(args.db.as_deref()))?;
-    let mut blocker = blocker(&cfg)?;
     let reason = args.reason.as_deref().unwrap_or("manual");
-    let record = match blocker.block_manual(args.addr, duration, args.force, reason, wall_clock()) {
+    let record = match block_and_record(&cfg, &store, args.addr, duration, args.force, reason) {
         Ok(r) => r,
-        Err(RespondError::Refused { addr, reason }) => {
-            let hint = if reason.overridable() {
-                " (use --force to block it anyway)"
-            } else {
-                ""
-            };
-            eprintln!("tripline: refusing to block {addr}: {reason}{hint}");
-            return Ok(ExitCode::from(2));
-        }
-        Err(e) => return Err(e.into()),
+        Err(e) => match e.downcast_ref::<RespondError>() {
+            Some(RespondError::Refused { addr, reason }) => {
+                let hint = if reason.overridable() {
+                    " (use --force to block it anyway)"
+                } else {
+                    ""
+                };
+                eprintln!("tripline: refusing to block {addr}: {reason}{hint}");
+                return Ok(ExitCode::from(2));
+            }
+            _ => return Err(e),
+        },
     };
-    store.record_block(&record)?;
     println!(
         "blocked {} for {} ({}){}",
         record.address,
@@ -81,11 +115,9 @@ pub fn run_block(explicit_cfg: Option<&Path>, args: BlockArgs) -> Result<ExitCod
 pub fn run_unblock(explicit_cfg: Option<&Path>, args: UnblockArgs) -> Result<ExitCode> {
     let (cfg, _) = Config::load(explicit_cfg)?;
     let store = Store::open(&cfg.store_path(args.db.as_deref()))?;
-    let mut blocker = blocker(&cfg)?;
     let reason = args.reason.as_deref().unwrap_or("manual");
-    match blocker.unblock(args.addr, reason, wall_clock())? {
+    match unblock_and_record(&cfg, &store, args.addr, reason)? {
         Some(record) => {
-            store.record_block(&record)?;
             println!("unblocked {} ({})", record.address, record.backend);
             Ok(ExitCode::SUCCESS)
         }
@@ -166,7 +198,8 @@ fn history_json(r: &BlockRecord) -> serde_json::Value {
     })
 }
 
-fn civil(t: Timestamp) -> String {
+/// `2026-11-22 12:00:00Z`.
+pub(crate) fn civil(t: Timestamp) -> String {
     let (y, mo, d, h, mi, s) = t.to_civil();
     format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}Z")
 }

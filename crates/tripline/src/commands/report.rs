@@ -18,6 +18,7 @@ pub fn run(explicit_cfg: Option<&Path>, args: ReportArgs) -> Result<ExitCode> {
     let opts = ReportOptions {
         max_sources: cfg.web.max_source_pages,
         max_alerts: cfg.web.max_alert_pages,
+        graph_layout: cfg.web.graph_layout,
     };
     let started = Instant::now();
     let stats = write_report(&store, &args.out, &opts)

@@ -1,10 +1,12 @@
 //! `tripline serve`: the report pages live from the store, with search,
 //! triage (allow or deny a destination, exactly as `tripline allow` and
-//! `tripline deny` edit the configuration file) and acknowledgements.
+//! `tripline deny` edit the configuration file), acknowledgements and
+//! blocking (exactly as `tripline block` / `unblock`, when enabled).
 //! Also the `[web]` configuration section.
 
 use crate::cli::ServeArgs;
 use crate::commands::allow_deny::{Target, allow_rule, parse_target};
+use crate::commands::block::{block_and_record, civil, unblock_and_record};
 use crate::commands::config_edit::{Change, ConfigFile, describe_rule};
 use crate::config::Config;
 use anyhow::{Result, anyhow};
@@ -13,12 +15,14 @@ use std::io::BufRead;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tripline_act::respond::{BlockDuration, RespondError};
 use tripline_detect::DomainPattern;
 use tripline_detect::allow_list::{DirectionMatch, ProtoMatch};
+use tripline_store::Store;
 use tripline_web::serve::{Credentials, hash_password};
-use tripline_web::{Triage, WebConfig};
+use tripline_web::{GraphLayout, Responder, ResponseError, Triage, WebConfig};
 
 /// `[web]`: the report site and `tripline serve`.
 #[derive(Clone, Debug, Deserialize)]
@@ -42,6 +46,13 @@ pub struct WebSection {
     pub max_source_pages: usize,
     /// Alert pages in a static report at most. Default 100000.
     pub max_alert_pages: usize,
+    /// Block and Unblock buttons on the source pages of `serve`, going
+    /// through the same safety rules, backend and store records as
+    /// `tripline block` / `unblock`. Default: on when `[respond] enabled`.
+    pub blocking: Option<bool>,
+    /// Link graph layout: `auto` (Graphviz's `dot` when installed, else
+    /// Rust), `rust` or `graphviz`. Default `auto`.
+    pub graph_layout: GraphLayout,
 }
 
 impl Default for WebSection {
@@ -55,6 +66,8 @@ impl Default for WebSection {
             login_per_minute: 10,
             max_source_pages: 2_000,
             max_alert_pages: 100_000,
+            blocking: None,
+            graph_layout: GraphLayout::Auto,
         }
     }
 }
@@ -109,6 +122,110 @@ impl Triage for ConfigTriage {
     }
 }
 
+/// Blocking from the browser: the configuration is loaded afresh for each
+/// request (so edits to home networks, `never_block` or the allow list
+/// protect at once) and the block goes through [`block_and_record`], the
+/// code of `tripline block`, into the store the server reads.
+struct ConfigResponder {
+    config: Option<PathBuf>,
+    store: Mutex<Store>,
+    durations: Vec<String>,
+}
+
+/// The durations offered: the configured manual duration first, then the
+/// usual ones, `permanent` only when `respond.allow_permanent`.
+fn offered_durations(cfg: &Config) -> Vec<String> {
+    let mut out = vec![cfg.respond.manual_duration.to_string()];
+    for d in ["10m", "1h", "6h", "1d", "1w"] {
+        if !out.iter().any(|x| x == d) {
+            out.push(d.to_string());
+        }
+    }
+    if cfg.respond.allow_permanent && !out.iter().any(|x| x == "permanent") {
+        out.push("permanent".into());
+    }
+    out
+}
+
+impl ConfigResponder {
+    fn config(&self) -> Result<Config, ResponseError> {
+        Config::load(self.config.as_deref())
+            .map(|(c, _)| c)
+            .map_err(|e| ResponseError::Failed(format!("{e:#}")))
+    }
+
+    fn store(&self) -> Result<std::sync::MutexGuard<'_, Store>, ResponseError> {
+        self.store
+            .lock()
+            .map_err(|_| ResponseError::Failed("store lock poisoned".into()))
+    }
+}
+
+/// A refusal by the safety rules as the analyst reads it; anything else
+/// as a failure.
+fn response_error(e: anyhow::Error) -> ResponseError {
+    match e.downcast_ref::<RespondError>() {
+        Some(RespondError::Refused { addr, reason }) => {
+            let hint = if reason.overridable() {
+                " Only `tripline block --force` on the command line can override this."
+            } else {
+                ""
+            };
+            ResponseError::Refused(format!("Refusing to block {addr}: {reason}.{hint}"))
+        }
+        _ => ResponseError::Failed(format!("{e:#}")),
+    }
+}
+
+impl Responder for ConfigResponder {
+    fn durations(&self) -> Vec<String> {
+        self.durations.clone()
+    }
+
+    fn block(
+        &self,
+        addr: std::net::IpAddr,
+        duration: &str,
+        reason: &str,
+    ) -> Result<String, ResponseError> {
+        if !self.durations.iter().any(|d| d == duration) {
+            return Err(ResponseError::Invalid(format!(
+                "choose a duration from the list, not {duration:?}"
+            )));
+        }
+        let d: BlockDuration = duration
+            .parse()
+            .map_err(|e| ResponseError::Invalid(format!("{e}")))?;
+        let cfg = self.config()?;
+        let store = self.store()?;
+        let r = block_and_record(&cfg, &store, addr, d, false, reason).map_err(response_error)?;
+        tracing::info!("web: blocked {} for {d} ({reason})", r.address);
+        Ok(format!(
+            "Blocked {} for {d} ({}){}.",
+            r.address,
+            r.backend,
+            r.expires
+                .map(|t| format!(", until {}", civil(t)))
+                .unwrap_or_default()
+        ))
+    }
+
+    fn unblock(&self, addr: std::net::IpAddr, reason: &str) -> Result<String, ResponseError> {
+        let cfg = self.config()?;
+        let store = self.store()?;
+        match unblock_and_record(&cfg, &store, addr, reason).map_err(response_error)? {
+            Some(r) => {
+                tracing::info!("web: unblocked {} ({reason})", r.address);
+                Ok(format!("Unblocked {} ({}).", r.address, r.backend))
+            }
+            None => Err(ResponseError::Invalid(format!(
+                "{} is not blocked.",
+                addr.to_canonical()
+            ))),
+        }
+    }
+}
+
 /// Runs `tripline serve`.
 pub fn run(explicit_cfg: Option<&Path>, args: ServeArgs) -> Result<ExitCode> {
     if args.hash_password {
@@ -139,12 +256,62 @@ pub fn run(explicit_cfg: Option<&Path>, args: ServeArgs) -> Result<ExitCode> {
         session_ttl: Duration::from_secs(w.session_hours.max(1) * 3600),
         max_sessions: w.max_sessions,
         login_per_minute: w.login_per_minute,
+        graph_layout: w.graph_layout,
     };
     let triage = Arc::new(ConfigTriage {
         config: explicit_cfg.map(Path::to_path_buf),
     });
-    tripline_web::serve(path, web, triage, &|addr| {
+    let responder: Option<Arc<dyn Responder>> = if w.blocking.unwrap_or(cfg.respond.enabled) {
+        Some(Arc::new(ConfigResponder {
+            config: explicit_cfg.map(Path::to_path_buf),
+            store: Mutex::new(Store::open(&path)?),
+            durations: offered_durations(&cfg),
+        }))
+    } else {
+        None
+    };
+    tripline_web::serve(path, web, triage, responder, &|addr| {
         println!("listening on http://{addr}/");
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_start_with_the_manual_one_and_permanent_needs_permission() {
+        let mut cfg = Config::default();
+        assert_eq!(
+            offered_durations(&cfg),
+            ["1h", "10m", "6h", "1d", "1w"].map(String::from)
+        );
+        cfg.respond.manual_duration = "2h".parse().unwrap();
+        cfg.respond.allow_permanent = true;
+        let d = offered_durations(&cfg);
+        assert_eq!(d.first().map(String::as_str), Some("2h"));
+        assert_eq!(d.last().map(String::as_str), Some("permanent"));
+    }
+
+    #[test]
+    fn web_keys_parse() {
+        let w: WebSection = toml::from_str("blocking = true\ngraph_layout = \"rust\"\n").unwrap();
+        assert_eq!(w.blocking, Some(true));
+        assert_eq!(w.graph_layout, GraphLayout::Rust);
+        let w: WebSection = toml::from_str("").unwrap();
+        assert_eq!((w.blocking, w.graph_layout), (None, GraphLayout::Auto));
+        assert!(toml::from_str::<WebSection>("graph_layout = \"neato\"").is_err());
+    }
+
+    #[test]
+    fn refusals_read_as_refusals() {
+        let e = anyhow::Error::from(RespondError::Refused {
+            addr: "10.0.0.1".parse().unwrap(),
+            reason: tripline_act::respond::Refusal::Loopback,
+        });
+        assert!(matches!(response_error(e), ResponseError::Refused(t) if t.contains("10.0.0.1")));
+        let e = anyhow::anyhow!("nft exploded");
+        assert!(matches!(response_error(e), ResponseError::Failed(_)));
+    }
 }

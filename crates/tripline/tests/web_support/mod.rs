@@ -1,6 +1,7 @@
 //! Driving Debian's Chromium through chromedriver (W3C WebDriver over
 //! HTTP/1.1 on loopback), and a tiny HTTP client for requests a browser
-//! would not make (a POST without a CSRF token).
+//! would not make (a POST without a CSRF token). Both can work inside a
+//! network namespace (the browser then sees that namespace's loopback).
 #![allow(dead_code)]
 
 use serde_json::{Value, json};
@@ -39,7 +40,40 @@ pub fn http(
     headers: &[(&str, &str)],
     body: &str,
 ) -> HttpReply {
-    let mut s = TcpStream::connect(addr).expect("connect");
+    http_in(None, addr, method, path, headers, body)
+}
+
+/// A TCP connection made from inside network namespace `netns` (a socket
+/// keeps the namespace it was created in), or from this one.
+pub fn connect_in(netns: Option<&str>, addr: SocketAddr) -> std::io::Result<TcpStream> {
+    let Some(ns) = netns else {
+        return TcpStream::connect(addr);
+    };
+    let path = format!("/var/run/netns/{ns}");
+    std::thread::spawn(move || {
+        use std::os::fd::AsRawFd;
+        let file = std::fs::File::open(&path)?;
+        // SAFETY: a valid namespace descriptor; only this short-lived
+        // thread changes namespace.
+        if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        TcpStream::connect(addr)
+    })
+    .join()
+    .expect("connect thread")
+}
+
+/// [`http`] from inside network namespace `netns`.
+pub fn http_in(
+    netns: Option<&str>,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> HttpReply {
+    let mut s = connect_in(netns, addr).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(60))).ok();
     let mut req = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
@@ -109,6 +143,7 @@ pub struct Browser {
     driver: Child,
     addr: SocketAddr,
     session: String,
+    netns: Option<String>,
     _profile: tempfile::TempDir,
 }
 
@@ -122,12 +157,26 @@ pub fn screenshot_dir() -> PathBuf {
 impl Browser {
     /// Starts chromedriver and a headless Chromium with a fresh profile.
     pub fn start() -> Browser {
+        Browser::start_in(None)
+    }
+
+    /// Starts them inside network namespace `netns` (`ip netns exec`), or
+    /// in this one.
+    pub fn start_in(netns: Option<&str>) -> Browser {
         let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
             .into_iter()
             .find(|p| Path::new(p).exists())
             .expect("chromium is not installed (scripts/setup.sh installs chromium and chromium-driver)");
         let port = free_port();
-        let driver = Command::new("chromedriver")
+        let mut cmd = match netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, "chromedriver"]);
+                c
+            }
+            None => Command::new("chromedriver"),
+        };
+        let driver = cmd
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -135,7 +184,7 @@ impl Browser {
             .expect("chromedriver is not installed (scripts/setup.sh installs chromium-driver)");
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
         let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(addr).is_err() {
+        while connect_in(netns, addr).is_err() {
             assert!(Instant::now() < deadline, "chromedriver did not start");
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -157,6 +206,7 @@ impl Browser {
             driver,
             addr,
             session: String::new(),
+            netns: netns.map(str::to_string),
             _profile: profile,
         };
         let v = b.call("POST", "/session", Some(caps));
@@ -166,7 +216,8 @@ impl Browser {
 
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         let body = body.map(|b| b.to_string()).unwrap_or_default();
-        let r = http(
+        let r = http_in(
+            self.netns.as_deref(),
             self.addr,
             method,
             path,
@@ -303,7 +354,8 @@ impl Browser {
 impl Drop for Browser {
     fn drop(&mut self) {
         if !self.session.is_empty() {
-            let _ = http(
+            let _ = http_in(
+                self.netns.as_deref(),
                 self.addr,
                 "DELETE",
                 &format!("/session/{}", self.session),
