@@ -16,14 +16,24 @@
 //!
 //! A body longer than its cap is cut: the message completes with the first
 //! `cap` bytes and a [`BodyReader`] in `body_rest` that skips the remainder
-//! as it arrives. Normalization rules are in [`uri`]; header merging in
-//! `headers`. gzip bodies are not inflated.
+//! as it arrives. When the server closes its side, a response is complete
+//! with whatever part of its head and body arrived (Suricata inspects what
+//! it got). Bodies with a `Content-Encoding` of gzip or deflate are
+//! decompressed (see [`decompress`]); the body buffers hold the decoded
+//! bytes, `body_raw` what was on the wire once the chunk framing is gone.
+//! Normalization rules are in [`uri`]; header merging in `headers`.
 
 mod body;
+pub mod decompress;
+mod head;
 mod headers;
 pub mod uri;
 
 pub use body::{BodyFraming, BodyProgress, BodyReader};
+pub use decompress::{BodyDecoding, DecodeError, DecompressLimits};
+
+use decompress::{Codings, Decoder};
+use head::{find_head, head_cut_by_close, status_line_start, three_parts};
 
 use headers::Field;
 
@@ -73,8 +83,11 @@ pub struct HttpLimits {
     pub max_fields: usize,
     /// Request body bytes kept (`request-body-limit`, 100 KiB).
     pub request_body: usize,
-    /// Response body bytes kept (`response-body-limit`, 100 KiB).
+    /// Response body bytes kept (`response-body-limit`, 100 KiB); the cap
+    /// holds for the body as sent and for the decompressed body alike.
     pub response_body: usize,
+    /// Bounds of body decompression.
+    pub decompress: DecompressLimits,
 }
 
 impl Default for HttpLimits {
@@ -84,6 +97,7 @@ impl Default for HttpLimits {
             max_fields: 256,
             request_body: 100 * 1024,
             response_body: 100 * 1024,
+            decompress: DecompressLimits::default(),
         }
     }
 }
@@ -97,6 +111,34 @@ pub struct HttpScratch {
     header: Vec<u8>,
     header_names: Vec<u8>,
     body: Vec<u8>,
+    decoded: Vec<u8>,
+    decoder: Decoder,
+}
+
+impl HttpScratch {
+    /// Undoes the content codings of the body just read; the decoded body
+    /// is then in `decoded`.
+    fn decode_body(
+        &mut self,
+        codings: &Codings,
+        limits: &DecompressLimits,
+        cap: usize,
+    ) -> BodyDecoding {
+        if codings.is_empty() {
+            return BodyDecoding::default();
+        }
+        self.decoder
+            .decode(codings, limits, &self.body, &mut self.decoded, cap)
+    }
+
+    /// The body to inspect: decoded when it had a content coding.
+    fn inspected_body(&self, codings: &Codings) -> &[u8] {
+        if codings.is_empty() {
+            &self.body
+        } else {
+            &self.decoded
+        }
+    }
 }
 
 /// One parsed request.
@@ -129,8 +171,13 @@ pub struct HttpRequest<'a> {
     pub header_names: &'a [u8],
     /// `http.header.raw`: the field lines as sent.
     pub header_raw: &'a [u8],
-    /// `http.request_body`: the decoded body, at most the cap.
+    /// `http.request_body`: the body without chunk framing and content
+    /// coding, at most the cap.
     pub body: &'a [u8],
+    /// The body without chunk framing, before decompression.
+    pub body_raw: &'a [u8],
+    /// What decompression did.
+    pub body_decoding: BodyDecoding,
     /// Lines in the head that were not fields (skipped).
     pub invalid_lines: u32,
     /// Bytes of the input this message took.
@@ -147,9 +194,11 @@ pub struct HttpResponse<'a> {
     pub response_line: &'a [u8],
     /// `http.protocol`, e.g. `HTTP/1.0`.
     pub protocol: &'a [u8],
-    /// `http.stat_code`, three digits.
+    /// `http.stat_code` as sent (normally three digits; may be empty or
+    /// odd in a broken status line, which is still parsed like libhtp).
     pub stat_code: &'a [u8],
-    /// The status code as a number.
+    /// The status code as a number; 0 when `stat_code` is not a number
+    /// from 100 to 999.
     pub status: u16,
     /// `http.stat_msg` (may be empty).
     pub stat_msg: &'a [u8],
@@ -163,8 +212,13 @@ pub struct HttpResponse<'a> {
     pub header_names: &'a [u8],
     /// `http.header.raw`.
     pub header_raw: &'a [u8],
-    /// `http.response_body` / `file.data`: dechunked body, at most the cap.
+    /// `http.response_body` / `file.data`: the body without chunk framing
+    /// and content coding, at most the cap.
     pub body: &'a [u8],
+    /// The body without chunk framing, before decompression.
+    pub body_raw: &'a [u8],
+    /// What decompression did.
+    pub body_decoding: BodyDecoding,
     /// Lines in the head that were not fields (skipped).
     pub invalid_lines: u32,
     /// Bytes of the input this message took.
@@ -190,85 +244,6 @@ pub struct ResponseContext {
     pub stream_closed: bool,
 }
 
-/// The head of a message: start line and field block, as ranges.
-struct Head {
-    /// Offset of the start line (after leading empty lines).
-    start: usize,
-    /// End of the start line, without its line ending.
-    start_line_end: usize,
-    /// The field block.
-    block: (usize, usize),
-    /// First byte after the empty line.
-    body: usize,
-}
-
-/// Finds the head in `buf`; `Ok(None)` when it is not complete yet.
-fn find_head(buf: &[u8], max_head: usize) -> Result<Option<Head>, HttpError> {
-    let mut start = 0;
-    while let Some(b'\r' | b'\n') = buf.get(start) {
-        start += 1;
-    }
-    let Some(nl) = memchr::memchr(b'\n', &buf[start..]).map(|i| start + i) else {
-        return too_large(buf.len() - start, max_head, start);
-    };
-    let start_line_end = if buf[nl - 1] == b'\r' { nl - 1 } else { nl };
-    let mut pos = nl + 1;
-    loop {
-        let Some(i) = memchr::memchr(b'\n', &buf[pos..]) else {
-            return too_large(buf.len() - start, max_head, start);
-        };
-        let line = &buf[pos..pos + i];
-        if line.is_empty() || line == b"\r" {
-            return Ok(Some(Head {
-                start,
-                start_line_end,
-                block: (nl + 1, pos),
-                body: pos + i + 1,
-            }));
-        }
-        pos += i + 1;
-        if pos - start > max_head {
-            return too_large(pos - start, max_head, start);
-        }
-    }
-}
-
-fn too_large(len: usize, max: usize, offset: usize) -> Result<Option<Head>, HttpError> {
-    if len > max {
-        Err(HttpError::TooLarge {
-            offset,
-            what: "message head",
-        })
-    } else {
-        Ok(None)
-    }
-}
-
-/// Splits a start line into its three space-separated parts (runs of
-/// spaces or tabs tolerated); the third part is the rest of the line.
-fn three_parts(line: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
-    let sp = |b: &u8| *b == b' ' || *b == b'\t';
-    let a_end = line.iter().position(sp)?;
-    let rest = &line[a_end..];
-    let b_start = a_end + rest.iter().position(|b| !sp(b))?;
-    let b_end = b_start
-        + line[b_start..]
-            .iter()
-            .position(sp)
-            .unwrap_or(line.len() - b_start);
-    let c_start = (b_end
-        + line[b_end..]
-            .iter()
-            .position(|b| !sp(b))
-            .unwrap_or(line.len() - b_end))
-    .min(line.len());
-    Some((
-        &line[..a_end],
-        &line[b_start..b_end],
-        line[c_start..].trim_ascii_end(),
-    ))
-}
-
 fn is_token(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
@@ -279,15 +254,42 @@ pub fn parse_request<'a>(
     scratch: &'a mut HttpScratch,
     limits: &HttpLimits,
 ) -> Result<Parsed<HttpRequest<'a>>, HttpError> {
-    let Some(head) = find_head(buf, limits.max_head)? else {
-        let skip = buf
-            .iter()
-            .take_while(|&&b| b == b'\r' || b == b'\n')
-            .count();
-        if buf.len() - skip >= 16 && !looks_like_request(&buf[skip..]) {
-            return Err(HttpError::NotHttp { offset: skip });
+    parse_request_in(buf, scratch, limits, RequestContext::default())
+}
+
+/// What the request parser needs to know about the stream.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RequestContext {
+    /// The client side of the stream has closed: a request is complete
+    /// with whatever part of its head (once the request line ended) and
+    /// body arrived, as Suricata inspects the request line and fields it
+    /// got before the close.
+    pub stream_closed: bool,
+}
+
+/// Parses one request from the start of `buf`, knowing whether the stream
+/// closed.
+pub fn parse_request_in<'a>(
+    buf: &'a [u8],
+    scratch: &'a mut HttpScratch,
+    limits: &HttpLimits,
+    ctx: RequestContext,
+) -> Result<Parsed<HttpRequest<'a>>, HttpError> {
+    let skip = buf
+        .iter()
+        .take_while(|&&b| b == b'\r' || b == b'\n')
+        .count();
+    let head = match find_head(buf, 0, limits.max_head)? {
+        Some(head) => head,
+        None if ctx.stream_closed && memchr::memchr(b'\n', &buf[skip..]).is_some() => {
+            head_cut_by_close(buf, skip)
         }
-        return Ok(Parsed::Incomplete);
+        None => {
+            if buf.len() - skip >= 16 && !looks_like_request(&buf[skip..]) {
+                return Err(HttpError::NotHttp { offset: skip });
+            }
+            return Ok(Parsed::Incomplete);
+        }
     };
     let line = &buf[head.start..head.start_line_end];
     let not_http = HttpError::NotHttp { offset: head.start };
@@ -332,14 +334,16 @@ pub fn parse_request<'a>(
     let Some((consumed, body_rest)) = read_body(
         buf,
         head.body,
-        framing,
+        BodyReader::new(framing),
         &mut scratch.body,
         limits.request_body,
-        false,
+        ctx.stream_closed,
     )?
     else {
         return Ok(Parsed::Incomplete);
     };
+    let codings = Codings::from_fields(buf, &scratch.fields);
+    let body_decoding = scratch.decode_body(&codings, &limits.decompress, limits.request_body);
     let s: &'a HttpScratch = scratch;
     Ok(Parsed::Complete(HttpRequest {
         request_line: line,
@@ -355,7 +359,9 @@ pub fn parse_request<'a>(
         header: &s.header,
         header_names: &s.header_names,
         header_raw: &buf[head.block.0..head.block.1],
-        body: &s.body,
+        body: s.inspected_body(&codings),
+        body_raw: &s.body,
+        body_decoding,
         invalid_lines,
         consumed,
         body_rest,
@@ -383,29 +389,23 @@ pub fn parse_response<'a>(
     limits: &HttpLimits,
     ctx: ResponseContext,
 ) -> Result<Parsed<HttpResponse<'a>>, HttpError> {
-    let Some(head) = find_head(buf, limits.max_head)? else {
-        let skip = buf
-            .iter()
-            .take_while(|&&b| b == b'\r' || b == b'\n')
-            .count();
-        if !looks_like_response(&buf[skip..]) {
-            return Err(HttpError::NotHttp { offset: skip });
-        }
+    let Some(from) = status_line_start(buf, ctx.stream_closed)? else {
         return Ok(Parsed::Incomplete);
     };
+    let mut head = match find_head(buf, from, limits.max_head)? {
+        Some(head) => head,
+        None if ctx.stream_closed => head_cut_by_close(buf, from),
+        None => return Ok(Parsed::Incomplete),
+    };
+    // A bare CR inside the status line ends it: what follows is a field.
+    let (line_end, next) = headers::field_line_end(buf, head.start, head.start_line_end);
+    if line_end < head.start_line_end {
+        head.start_line_end = line_end;
+        head.block.0 = next;
+    }
     let line = &buf[head.start..head.start_line_end];
-    let not_http = HttpError::NotHttp { offset: head.start };
-    if !looks_like_response(line) || line.len() < 5 {
-        return Err(not_http);
-    }
-    let (protocol, code, msg) = three_parts(line).ok_or(not_http)?;
-    if code.len() != 3 || !code.iter().all(u8::is_ascii_digit) {
-        return Err(HttpError::Malformed {
-            offset: head.start + protocol.len(),
-            what: "status code",
-        });
-    }
-    let status = code.iter().fold(0u16, |a, &d| a * 10 + (d - b'0') as u16);
+    let (protocol, code, msg) = head::status_parts(line);
+    let status = head::status_number(code);
     let invalid_lines =
         headers::parse_fields(buf, head.block, &mut scratch.fields, limits.max_fields)?;
     let fields = &scratch.fields;
@@ -416,28 +416,27 @@ pub fn parse_response<'a>(
         &mut scratch.header,
         &mut scratch.header_names,
     );
-    let no_body =
-        ctx.head_request || (100..200).contains(&status) || status == 204 || status == 304;
+    let chunked = headers::is_chunked(buf, fields);
+    let length = headers::content_length(buf, fields);
+    // 1xx, 204 and 304 have no body unless they declare one anyway.
+    let declared = chunked || matches!(length, Ok(Some(n)) if n > 0);
+    let no_body = ctx.head_request
+        || ((100..200).contains(&status) || status == 204 || status == 304) && !declared;
     let framing = if no_body {
         BodyFraming::None
-    } else if headers::is_chunked(buf, fields) {
+    } else if chunked {
         BodyFraming::Chunked
     } else {
-        match headers::content_length(buf, fields) {
+        match length {
             Ok(Some(n)) => BodyFraming::Length(n),
-            Ok(None) => BodyFraming::UntilClose,
-            Err(offset) => {
-                return Err(HttpError::Malformed {
-                    offset,
-                    what: "Content-Length",
-                });
-            }
+            // No usable length: the body ends with the connection.
+            Ok(None) | Err(_) => BodyFraming::UntilClose,
         }
     };
     let Some((consumed, body_rest)) = read_body(
         buf,
         head.body,
-        framing,
+        BodyReader::for_response(framing),
         &mut scratch.body,
         limits.response_body,
         ctx.stream_closed,
@@ -445,6 +444,8 @@ pub fn parse_response<'a>(
     else {
         return Ok(Parsed::Incomplete);
     };
+    let codings = Codings::from_fields(buf, &scratch.fields);
+    let body_decoding = scratch.decode_body(&codings, &limits.decompress, limits.response_body);
     let s: &'a HttpScratch = scratch;
     Ok(Parsed::Complete(HttpResponse {
         response_line: line,
@@ -457,7 +458,9 @@ pub fn parse_response<'a>(
         header: &s.header,
         header_names: &s.header_names,
         header_raw: &buf[head.block.0..head.block.1],
-        body: &s.body,
+        body: s.inspected_body(&codings),
+        body_raw: &s.body,
+        body_decoding,
         invalid_lines,
         consumed,
         body_rest,
@@ -465,22 +468,24 @@ pub fn parse_response<'a>(
 }
 
 /// Decodes the body from `buf[from..]`. `Some((consumed, rest))` once the
-/// body ended or filled its cap (`rest` then skips what follows); `None`
+/// body ended, filled its cap (`rest` then skips what follows) or was cut
+/// by the close of the stream (`closed`: all of `buf` is consumed); `None`
 /// while more is needed.
 fn read_body(
     buf: &[u8],
     from: usize,
-    framing: BodyFraming,
+    mut reader: BodyReader,
     out: &mut Vec<u8>,
     cap: usize,
     closed: bool,
 ) -> Result<Option<(usize, Option<BodyReader>)>, HttpError> {
     out.clear();
-    let mut reader = BodyReader::new(framing);
     let p = reader.feed(&buf[from..], from, out, cap)?;
     let consumed = from + p.consumed;
-    if p.done || (reader.until_close() && closed) {
+    if p.done {
         Ok(Some((consumed, None)))
+    } else if closed {
+        Ok(Some((buf.len(), None)))
     } else if out.len() >= cap {
         Ok(Some((consumed, Some(reader))))
     } else {

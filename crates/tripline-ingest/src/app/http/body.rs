@@ -1,5 +1,15 @@
 //! HTTP/1.x message bodies: Content-Length, chunked and read-until-close
 //! framing, decoded incrementally into a capped buffer.
+//!
+//! Chunked framing is read as leniently as libhtp reads it (Suricata's
+//! HTTP parser), so that what the client would accept is what gets
+//! inspected: line feeds, spaces and other white space before a chunk size
+//! are skipped, the size is the run of hex digits at the start of the line
+//! (whatever follows is ignored, like an extension), anything between the
+//! chunk data and the next line feed is skipped. A response whose chunk
+//! size line holds no usable size is not chunked after all: from that
+//! line on its body is read as is until the connection closes (libhtp
+//! does the same); a request in that state is an error.
 
 use super::HttpError;
 
@@ -37,6 +47,8 @@ enum State {
 pub struct BodyReader {
     state: State,
     decoded: u64,
+    /// Fall back to read-until-close on a chunk size that is not hex.
+    raw_fallback: bool,
 }
 
 /// What one [`BodyReader::feed`] call did.
@@ -57,7 +69,20 @@ impl BodyReader {
             BodyFraming::Chunked => State::ChunkSize,
             BodyFraming::UntilClose => State::UntilClose,
         };
-        BodyReader { state, decoded: 0 }
+        BodyReader {
+            state,
+            decoded: 0,
+            raw_fallback: false,
+        }
+    }
+
+    /// A reader for a response body: a chunk size line without any hex
+    /// digit turns the rest of the body into read-until-close.
+    pub fn for_response(framing: BodyFraming) -> Self {
+        BodyReader {
+            raw_fallback: true,
+            ..BodyReader::new(framing)
+        }
     }
 
     /// True once the body ended.
@@ -112,27 +137,42 @@ impl BodyReader {
                     break;
                 }
                 State::ChunkSize => {
+                    let first = rest.iter().find(|&&b| !is_chunk_space(b));
+                    if self.raw_fallback && first.is_some_and(|b| !b.is_ascii_hexdigit()) {
+                        // Cannot become a size line, whatever follows.
+                        self.state = State::UntilClose;
+                        continue;
+                    }
                     let Some(line) = line(rest, base + pos)? else {
                         break;
                     };
-                    let size = chunk_size(&rest[..line.content], base + pos)?;
-                    pos += line.total;
-                    self.state = if size == 0 {
-                        State::Trailers
-                    } else {
-                        State::ChunkData(size)
-                    };
+                    let content = &rest[..line.content];
+                    if content.iter().all(|&b| is_chunk_space(b)) {
+                        // An empty line before the size: skipped.
+                        pos += line.total;
+                        continue;
+                    }
+                    match chunk_size(content, base + pos) {
+                        Ok(size) => {
+                            pos += line.total;
+                            self.state = if size == 0 {
+                                State::Trailers
+                            } else {
+                                State::ChunkData(size)
+                            };
+                        }
+                        Err(_) if self.raw_fallback => {
+                            self.state = State::UntilClose;
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
                 State::ChunkDataEnd => {
+                    // Normally an empty line; whatever is before the line
+                    // feed is skipped.
                     let Some(line) = line(rest, base + pos)? else {
                         break;
                     };
-                    if line.content != 0 {
-                        return Err(HttpError::Malformed {
-                            offset: base + pos,
-                            what: "chunk data not followed by CRLF",
-                        });
-                    }
                     pos += line.total;
                     self.state = State::ChunkSize;
                 }
@@ -190,26 +230,33 @@ fn line(rest: &[u8], offset: usize) -> Result<Option<Line>, HttpError> {
     }
 }
 
-/// Parses `1a3f[;ext]` with optional surrounding whitespace.
+/// White space libhtp skips before a chunk size: space, tab, CR, LF, VT, FF.
+fn is_chunk_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c)
+}
+
+/// Parses the chunk size at the start of a line: leading white space
+/// skipped, then hex digits (leading zeros any number), then anything.
 fn chunk_size(line: &[u8], offset: usize) -> Result<u64, HttpError> {
-    let hex = match memchr::memchr(b';', line) {
-        Some(i) => &line[..i],
-        None => line,
-    };
-    let hex = hex.trim_ascii();
     let bad = HttpError::Malformed {
         offset,
         what: "chunk size",
     };
-    if hex.is_empty() || hex.len() > 15 {
+    let skip = line.iter().take_while(|&&b| is_chunk_space(b)).count();
+    let digits = &line[skip..];
+    let n = digits.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    if n == 0 {
         return Err(bad);
     }
-    let mut n = 0u64;
-    for &b in hex {
-        let d = (b as char).to_digit(16).ok_or(bad)?;
-        n = (n << 4) | d as u64;
+    let mut size = 0u64;
+    for &b in &digits[..n] {
+        let d = (b as char).to_digit(16).ok_or(bad)? as u64;
+        if size > u64::MAX >> 8 {
+            return Err(bad);
+        }
+        size = (size << 4) | d;
     }
-    Ok(n)
+    Ok(size)
 }
 
 #[cfg(test)]
@@ -242,15 +289,46 @@ mod tests {
     }
 
     #[test]
-    fn bad_chunk_sizes_are_errors() {
-        for wire in [
-            &b"zz\r\n"[..],
-            b"\r\n",
-            b"1234567890abcdef0\r\n",
-            b"1\r\nab\r\n",
-        ] {
+    fn bad_chunk_sizes_are_errors_in_requests() {
+        for wire in [&b"zz\r\n"[..], b"\t;x\r\n", b"1234567890abcdef0\r\n"] {
             let mut r = BodyReader::new(BodyFraming::Chunked);
             assert!(r.feed(wire, 7, &mut Vec::new(), 10).is_err(), "{wire:?}");
         }
+    }
+
+    fn decode(framing: BodyReader, wire: &[u8]) -> (Vec<u8>, BodyProgress) {
+        let mut r = framing;
+        let mut out = Vec::new();
+        let p = r.feed(wire, 0, &mut out, 1000).unwrap();
+        (out, p)
+    }
+
+    #[test]
+    fn lenient_chunk_lines_like_libhtp() {
+        // Junk after the size, white space before it, leading zeros, an
+        // empty line before the first size, junk after the chunk data.
+        let wire =
+            b"\r\n \x0b4x\r\nWiki\r\n05 ;\r\npedia??\r\n\r\n00000000000000000000\r\n\r\nNEXT";
+        let (out, p) = decode(BodyReader::new(BodyFraming::Chunked), wire);
+        assert_eq!(out, b"Wikipedia");
+        assert!(p.done);
+        assert_eq!(&wire[p.consumed..], b"NEXT");
+    }
+
+    #[test]
+    fn response_that_is_not_chunked_after_all_is_read_until_close() {
+        // Even before the line ends (the body may have no line feed).
+        let (out, p) = decode(BodyReader::for_response(BodyFraming::Chunked), b"\r\nX5O!P");
+        assert_eq!((&out[..], p.consumed), (&b"\r\nX5O!P"[..], 7));
+        let wire = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR\r\nrest";
+        let (out, p) = decode(BodyReader::for_response(BodyFraming::Chunked), wire);
+        assert_eq!(out, &wire[..]);
+        assert!(!p.done);
+        // After a valid chunk too.
+        let wire = b"3\r\nabc\r\nnot hex\r\nmore";
+        let (out, _) = decode(BodyReader::for_response(BodyFraming::Chunked), wire);
+        assert_eq!(out, b"abcnot hex\r\nmore");
+        let mut request = BodyReader::new(BodyFraming::Chunked);
+        assert!(request.feed(wire, 0, &mut Vec::new(), 10).is_err());
     }
 }

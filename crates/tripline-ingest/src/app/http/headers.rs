@@ -4,7 +4,9 @@
 //! Like libhtp (which Suricata's buffers come from), repeated fields are
 //! merged into the first one with `", "` between the values, names keep the
 //! case of their first occurrence, values are trimmed, and folded
-//! continuation lines are joined with one space.
+//! continuation lines are joined with one space. A carriage return that is
+//! not followed by a line feed also ends a field line (browsers read such
+//! heads that way), and white space around a field name is dropped.
 
 use super::HttpError;
 
@@ -15,6 +17,26 @@ pub(super) struct Field {
     /// Trimmed value; spans the continuation lines when folded.
     pub value: (usize, usize),
     pub folded: bool,
+}
+
+impl Field {
+    /// True when the field is called `name` (ASCII case-insensitive; NUL
+    /// bytes in the name as sent are ignored, as libhtp does).
+    pub fn is(&self, msg: &[u8], name: &[u8]) -> bool {
+        let sent = &msg[self.name.0..self.name.1];
+        if memchr::memchr(0, sent).is_none() {
+            return sent.eq_ignore_ascii_case(name);
+        }
+        let mut kept = sent.iter().filter(|&&b| b != 0);
+        name.iter()
+            .all(|n| kept.next().is_some_and(|b| b.eq_ignore_ascii_case(n)))
+            && kept.next().is_none()
+    }
+}
+
+/// White space around a field name: ASCII white space and vertical tab.
+fn is_name_space(b: &u8) -> bool {
+    b.is_ascii_whitespace() || *b == 0x0b
 }
 
 /// Locates the field lines of `block` (the lines after the start line, up to
@@ -32,27 +54,35 @@ pub(super) fn parse_fields(
     let mut invalid = 0u32;
     let mut pos = block.0;
     while pos < block.1 {
-        let end = memchr::memchr(b'\n', &msg[pos..block.1]).map_or(block.1, |i| pos + i);
-        let mut line_end = end;
-        if line_end > pos && msg[line_end - 1] == b'\r' {
-            line_end -= 1;
+        let (mut line_end, mut next) = field_line_end(msg, pos, block.1);
+        let mut colon = memchr::memchr(b':', &msg[pos..line_end]);
+        if colon.is_none() && !is_continuation(msg.get(pos)) {
+            // A name folded before its colon: the colon is on a
+            // continuation line.
+            if let Some((c, e, n)) = folded_colon(msg, next, block.1) {
+                (colon, line_end, next) = (Some(c - pos), e, n);
+            }
         }
         let line = &msg[pos..line_end];
-        if matches!(line.first(), Some(b' ' | b'\t')) {
+        if is_continuation(line.first()) {
             // obs-fold: continues the previous value.
             match fields.last_mut() {
                 Some(f) if !line.trim_ascii().is_empty() => {
-                    f.value.1 = pos + line.trim_ascii_end().len();
                     if f.value.0 == f.value.1 {
                         f.value.0 = pos + (line.len() - line.trim_ascii_start().len());
                     }
+                    f.value.1 = pos + line.trim_ascii_end().len();
                     f.folded = true;
                 }
                 Some(_) => {}
                 None => invalid += 1,
             }
-        } else if let Some(colon) = memchr::memchr(b':', line) {
-            let name = line[..colon].trim_ascii_end();
+        } else if let Some(colon) = colon {
+            let raw_name = &line[..colon];
+            let name_lead = raw_name.iter().take_while(|b| is_name_space(b)).count();
+            let name = &raw_name[name_lead..];
+            let trail = name.iter().rev().take_while(|b| is_name_space(b)).count();
+            let name = &name[..name.len() - trail];
             if name.is_empty() {
                 invalid += 1;
             } else {
@@ -66,8 +96,9 @@ pub(super) fn parse_fields(
                 let lead = v.len() - v.trim_ascii_start().len();
                 let vs = pos + colon + 1 + lead;
                 let ve = vs + v.trim_ascii().len();
+                let name_start = pos + name_lead;
                 fields.push(Field {
-                    name: (pos, pos + name.len()),
+                    name: (name_start, name_start + name.len()),
                     value: (vs, ve),
                     folded: false,
                 });
@@ -75,9 +106,46 @@ pub(super) fn parse_fields(
         } else if !line.is_empty() {
             invalid += 1;
         }
-        pos = end + 1;
+        pos = next;
     }
     Ok(invalid)
+}
+
+/// True for the first byte of a folded continuation line: space or tab,
+/// or NUL (read as white space there, as Suricata's parser does).
+fn is_continuation(first: Option<&u8>) -> bool {
+    matches!(first, Some(b' ' | b'\t' | 0))
+}
+
+/// The first colon on the continuation lines from `pos`: its offset, the
+/// end of its line and the start of the next line.
+fn folded_colon(msg: &[u8], mut pos: usize, end: usize) -> Option<(usize, usize, usize)> {
+    while pos < end && is_continuation(msg.get(pos)) {
+        let (line_end, next) = field_line_end(msg, pos, end);
+        if let Some(c) = memchr::memchr(b':', &msg[pos..line_end]) {
+            return Some((pos + c, line_end, next));
+        }
+        pos = next;
+    }
+    None
+}
+
+/// End of the field line starting at `pos` (without its line ending) and
+/// the start of the next one: a line ends at LF, CRLF or a CR followed by
+/// anything but LF, space or tab.
+pub(super) fn field_line_end(msg: &[u8], pos: usize, end: usize) -> (usize, usize) {
+    let mut from = pos;
+    while let Some(i) = memchr::memchr2(b'\n', b'\r', &msg[from..end]).map(|i| from + i) {
+        if msg[i] == b'\n' {
+            return (i, i + 1);
+        }
+        match msg[i + 1..end].first() {
+            Some(b'\n') => return (i, i + 2),
+            Some(b' ' | b'\t') => from = i + 1,
+            _ => return (i, i + 1),
+        }
+    }
+    (end, end)
 }
 
 /// The value bytes of a field, with folding joined by single spaces.
@@ -146,29 +214,47 @@ pub(super) fn build_buffers(
 pub(super) fn find<'a>(msg: &'a [u8], fields: &[Field], name: &[u8]) -> Option<&'a [u8]> {
     fields
         .iter()
-        .find(|f| msg[f.name.0..f.name.1].eq_ignore_ascii_case(name))
+        .find(|f| f.is(msg, name))
         .map(|f| &msg[f.value.0..f.value.1])
 }
 
-/// True when any `Transfer-Encoding` field lists `chunked`.
+/// True when a `Transfer-Encoding` field mentions `chunked`: like libhtp,
+/// anywhere in the value, any case, NUL bytes ignored (`xchunked`,
+/// `chunked;`, `chu\0nked` all count).
 pub(super) fn is_chunked(msg: &[u8], fields: &[Field]) -> bool {
+    const CHUNKED: &[u8] = b"chunked";
     fields.iter().any(|f| {
-        msg[f.name.0..f.name.1].eq_ignore_ascii_case(b"transfer-encoding")
-            && msg[f.value.0..f.value.1]
-                .split(|&b| b == b',')
-                .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"))
+        if !f.is(msg, b"transfer-encoding") {
+            return false;
+        }
+        let value = &msg[f.value.0..f.value.1];
+        (0..value.len()).any(|start| {
+            let mut want = CHUNKED.iter();
+            let mut next = want.next();
+            for &b in &value[start..] {
+                let Some(&w) = next else { break };
+                if b == 0 {
+                    continue;
+                }
+                if !b.eq_ignore_ascii_case(&w) {
+                    return false;
+                }
+                next = want.next();
+            }
+            next.is_none()
+        })
     })
 }
 
-/// The Content-Length, if present: `Err` when it is not a number or when
-/// repeated fields disagree.
+/// The Content-Length, if present: `Err(offset)` when a value is not a
+/// plain number (white space around it allowed) or when repeated fields
+/// disagree. Values such as `68;`, `68.0`, `34 68` (folded) or `(68) 34`
+/// are not lengths: Suricata then reads a response until the connection
+/// closes, which is what the caller does with the error.
 pub(super) fn content_length(msg: &[u8], fields: &[Field]) -> Result<Option<u64>, usize> {
     let mut found = None;
-    for f in fields {
-        if !msg[f.name.0..f.name.1].eq_ignore_ascii_case(b"content-length") {
-            continue;
-        }
-        let v = &msg[f.value.0..f.value.1];
+    for f in fields.iter().filter(|f| f.is(msg, b"content-length")) {
+        let v = msg[f.value.0..f.value.1].trim_ascii();
         if v.is_empty() || v.len() > 18 || !v.iter().all(u8::is_ascii_digit) {
             return Err(f.value.0);
         }
@@ -205,17 +291,64 @@ mod tests {
         assert_eq!(find(msg, &fields, b"COOKIE"), Some(&b"c=1"[..]));
     }
 
-    #[test]
-    fn lengths() {
-        let msg = b"Content-Length: 12\r\ncontent-length: 12\r\n";
+    fn fields_of(msg: &[u8]) -> Vec<Field> {
         let mut fields = Vec::new();
         parse_fields(msg, (0, msg.len()), &mut fields, 8).unwrap();
-        assert_eq!(content_length(msg, &fields), Ok(Some(12)));
-        let msg = b"Content-Length: 12\r\ncontent-length: 13\r\n";
-        parse_fields(msg, (0, msg.len()), &mut fields, 8).unwrap();
-        assert!(content_length(msg, &fields).is_err());
-        let msg = b"Transfer-Encoding: gzip, Chunked\r\n";
-        parse_fields(msg, (0, msg.len()), &mut fields, 8).unwrap();
-        assert!(is_chunked(msg, &fields));
+        fields
+    }
+
+    #[test]
+    fn lengths() {
+        for (msg, want) in [
+            (
+                &b"Content-Length: 12\r\ncontent-length: 12\r\n"[..],
+                Ok(Some(12)),
+            ),
+            (b"Content-Length: 12\r\ncontent-length: 13\r\n", Err(36)),
+            (b"Content-length: \r\n 68\r\n", Ok(Some(68))),
+            (b"Content-length: 68;\r\n", Err(16)),
+            (b"Content-length: 68.0\r\n", Err(16)),
+            (b"Content-length: 34\r\n 68\r\n", Err(16)),
+            (b"Content-length: (68) 34\r\n", Err(16)),
+            (b"Host: x\r\n", Ok(None)),
+        ] {
+            assert_eq!(content_length(msg, &fields_of(msg)), want, "{msg:?}");
+        }
+    }
+
+    #[test]
+    fn chunked_anywhere_in_transfer_encoding() {
+        for (msg, want) in [
+            (&b"Transfer-Encoding: gzip, Chunked\r\n"[..], true),
+            (b"Transfer-Encoding: xchunked\r\n", true),
+            (b"Transfer-Encoding:chu\0nked\r\n", true),
+            (b"Transfer-Encoding : chunked\r\n", true),
+            (b"Transfer-Encoding:: chunked\r\n", true),
+            (
+                b"Transfer-Encoding: lalala\r\nTransfer-Encoding: chunked\r\n",
+                true,
+            ),
+            (b"Transfer-Encoding: chunk ed\r\n", false),
+            (b"Transfer\0-encoding:chunked\r\n", true),
+            (b"Transfer-Encoding\x0b:chunked\r\n", true),
+            (b"Transfer-Encoding\r :chunked\r\n", true),
+            (b"Transfer-Encoding\r\n \r\n :\r\n chunked\r\n", true),
+            (b"Transfer-Encoding:\n\0chunked\r\n", true),
+            (b"X-Transfer-Encoding: chunked\r\n", false),
+        ] {
+            assert_eq!(is_chunked(msg, &fields_of(msg)), want, "{msg:?}");
+        }
+    }
+
+    #[test]
+    fn a_lone_carriage_return_ends_a_field_line() {
+        let msg = b"A: 1\rTransfer-Encoding: chunked\r\nB:\r two\r\n\r\rC: 3\n";
+        let fields = fields_of(msg);
+        let (mut h, mut n) = (Vec::new(), Vec::new());
+        build_buffers(msg, &fields, b"cookie", &mut h, &mut n);
+        assert_eq!(
+            String::from_utf8(h).unwrap(),
+            "A: 1\r\nTransfer-Encoding: chunked\r\nB: two\r\nC: 3\r\n"
+        );
     }
 }
