@@ -98,8 +98,9 @@ fn run(capture: &str, config: &EngineConfig) -> RunResult {
     if let Some(sig) = engine.signature_mut() {
         let st = sig.stats();
         println!(
-            "  matcher: {} packets, {:.1} candidates/packet (header {:.1}, patterns {:.1}, always {:.1}), {} matches, {} alerts",
+            "  matcher: {} packets, {:.1} MB scanned, {:.1} candidates/packet (header {:.1}, patterns {:.1}, always {:.1}), {} matches, {} alerts",
             st.matcher.packets,
+            st.matcher.scanned_bytes as f64 / 1e6,
             st.matcher.candidates as f64 / st.matcher.packets.max(1) as f64,
             st.matcher.header_candidates as f64 / st.matcher.packets.max(1) as f64,
             st.matcher.pattern_candidates as f64 / st.matcher.packets.max(1) as f64,
@@ -174,9 +175,16 @@ fn main() {
         ("(b) packet-level ET Open", with(&packet), packet.len()),
         ("(c) all loadable ET Open", with(&all), all.len()),
     ];
-    // TRIPLINE_BENCH_ONLY=b runs one configuration once (for profiling).
+    // TRIPLINE_BENCH_ONLY=b runs one configuration (for profiling),
+    // TRIPLINE_BENCH_ROUNDS times (default 1).
     let only = std::env::var("TRIPLINE_BENCH_ONLY").ok();
-    let rounds = if only.is_some() { 1 } else { 3 };
+    let rounds = match &only {
+        Some(_) => std::env::var("TRIPLINE_BENCH_ROUNDS")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(1),
+        None => 3,
+    };
     let mut best: Vec<Option<RunResult>> = vec![None, None, None];
     for _round in 0..rounds {
         for (i, (name, cfg, _)) in configs.iter().enumerate() {

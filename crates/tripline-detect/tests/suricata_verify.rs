@@ -98,6 +98,30 @@ fn matches(a: &Alert, want: &serde_json::Map<String, Value>) -> Result<bool, Str
     Ok(true)
 }
 
+/// The value of `--set key=value` in the test's arguments.
+fn setting<'a>(args: &'a str, key: &str) -> Option<&'a str> {
+    args.split_whitespace()
+        .filter_map(|a| a.split_once('='))
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v)
+}
+
+/// A Suricata size: a number with an optional kb/mb/gb suffix.
+fn parse_size(v: &str) -> Option<u64> {
+    let v = v.to_ascii_lowercase();
+    let (num, mult) = match v.strip_suffix("kb") {
+        Some(n) => (n, 1 << 10),
+        None => match v.strip_suffix("mb") {
+            Some(n) => (n, 1 << 20),
+            None => match v.strip_suffix("gb") {
+                Some(n) => (n, 1 << 30),
+                None => (v.as_str(), 1),
+            },
+        },
+    };
+    num.trim().parse::<u64>().ok()?.checked_mul(mult)
+}
+
 fn run_test(t: &Value, root: &Path) -> Outcome {
     let dir = root.join(t["test"].as_str().unwrap_or_default());
     let args = t["args"]
@@ -134,11 +158,34 @@ fn run_test(t: &Value, root: &Path) -> Outcome {
             .collect();
         return Outcome::Fail(format!("rules not loaded: {}", reasons.join(", ")));
     }
+    let mut signature = SignatureConfig {
+        midstream: args.contains("stream.midstream=true"),
+        async_oneside: args.contains("stream.async-oneside=true"),
+        ..SignatureConfig::with_rules(set.rules().to_vec(), None)
+    };
+    if let Some(depth) = setting(&args, "stream.reassembly.depth") {
+        // Suricata's 0 means no limit.
+        signature.reassembly.depth = match parse_size(depth) {
+            Some(0) => u64::MAX,
+            Some(n) => n,
+            None => return Outcome::Fail(format!("bad stream.reassembly.depth {depth}")),
+        };
+    }
+    const HTP: &str = "app-layer.protocols.http.libhtp.default-config.";
+    if let Some(limit) = setting(&args, &format!("{HTP}response-body-limit")) {
+        match parse_size(limit).and_then(|n| usize::try_from(n).ok()) {
+            Some(n) => signature.http.response_body = n,
+            None => return Outcome::Fail(format!("bad response-body-limit {limit}")),
+        }
+    }
+    if let Some(layers) = setting(&args, &format!("{HTP}response-body-decompress-layer-limit")) {
+        match layers.parse() {
+            Ok(n) => signature.http.decompress.layers = n,
+            Err(_) => return Outcome::Fail(format!("bad decompress-layer-limit {layers}")),
+        }
+    }
     let config = EngineConfig {
-        signature: SignatureConfig {
-            midstream: args.contains("stream.midstream=true"),
-            ..SignatureConfig::with_rules(set.rules().to_vec(), None)
-        },
+        signature,
         ..Default::default()
     };
     let det =

@@ -352,9 +352,63 @@ fn address(s: &str, vars: &Variables, depth: u32) -> Result<AddressSpec, HeaderE
     if s.eq_ignore_ascii_case("any") {
         return Ok(AddressSpec::Any);
     }
+    if let Some((lo, hi)) = s.split_once('-') {
+        return address_range(lo.trim(), hi.trim())
+            .ok_or_else(|| HeaderError::BadAddress(s.to_string()));
+    }
     s.parse::<Cidr>()
         .map(AddressSpec::Cidr)
         .map_err(|_| HeaderError::BadAddress(s.to_string()))
+}
+
+/// An address range `first-last` (both of one family, first ≤ last) as
+/// the list of prefixes covering exactly it.
+fn address_range(lo: &str, hi: &str) -> Option<AddressSpec> {
+    let (lo, hi): (IpAddr, IpAddr) = (lo.parse().ok()?, hi.parse().ok()?);
+    let (lo, hi, bits) = match (lo, hi) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => (u128::from(u32::from(a)), u128::from(u32::from(b)), 32),
+        (IpAddr::V6(a), IpAddr::V6(b)) => (u128::from(a), u128::from(b), 128),
+        _ => return None,
+    };
+    if lo > hi {
+        return None;
+    }
+    let addr = |v: u128| -> IpAddr {
+        if bits == 32 {
+            IpAddr::V4(std::net::Ipv4Addr::from(v as u32))
+        } else {
+            IpAddr::V6(std::net::Ipv6Addr::from(v))
+        }
+    };
+    let mut out = Vec::new();
+    let mut cur = lo;
+    loop {
+        // The largest aligned block starting at `cur` that ends by `hi`.
+        let mut size = if cur == 0 {
+            bits
+        } else {
+            cur.trailing_zeros().min(bits)
+        };
+        let block_end = |size: u32| -> Option<u128> {
+            if size >= 128 {
+                Some(u128::MAX)
+            } else {
+                cur.checked_add((1u128 << size) - 1)
+            }
+        };
+        while size > 0 && block_end(size).is_none_or(|e| e > hi) {
+            size -= 1;
+        }
+        out.push(AddressSpec::Cidr(Cidr::new(
+            addr(cur),
+            (bits - size) as u8,
+        )?));
+        match block_end(size) {
+            Some(end) if end < hi => cur = end + 1,
+            _ => break,
+        }
+    }
+    Some(AddressSpec::List(out))
 }
 
 /// Parses a port field (`any`, `80`, `1024:`, `:1023`, `!$HTTP_PORTS`, `[80,!81]`).
@@ -446,6 +500,30 @@ mod tests {
 
     fn vars() -> Variables {
         Variables::suricata_defaults(&HomeNets::parse(&["192.168.1.0/24"]).unwrap())
+    }
+
+    #[test]
+    fn address_ranges_cover_exactly_their_span() {
+        let v = Variables::empty();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let r = parse_address("10.0.0.1-10.0.0.6", &v).unwrap();
+        for last in 0..=7u8 {
+            let a = ip(&format!("10.0.0.{last}"));
+            assert_eq!(r.contains(a), (1..=6).contains(&last), "{a}");
+        }
+        let r6 = parse_address("[2001:db8::1-2001:db8::ff]", &v).unwrap();
+        assert!(r6.contains(ip("2001:db8::1")) && r6.contains(ip("2001:db8::ff")));
+        assert!(!r6.contains(ip("2001:db8::")) && !r6.contains(ip("2001:db8::100")));
+        let all = parse_address("0.0.0.0-255.255.255.255", &v).unwrap();
+        assert_eq!(
+            all,
+            AddressSpec::List(vec![AddressSpec::Cidr("0.0.0.0/0".parse().unwrap())])
+        );
+        let all6 = parse_address("::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", &v).unwrap();
+        assert!(all6.contains(ip("::1")) && all6.contains(ip("ffff::")));
+        for bad in ["10.0.0.5-10.0.0.1", "10.0.0.1-::1", "10.0.0.1-", "x-y"] {
+            assert!(parse_address(bad, &v).is_err(), "{bad}");
+        }
     }
 
     fn ip(s: &str) -> IpAddr {

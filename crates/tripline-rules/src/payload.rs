@@ -359,6 +359,8 @@ pub struct ByteTest {
 pub struct ByteJump {
     /// How many bytes to read.
     pub bytes: u8,
+    /// The byte count as a `byte_extract` variable instead (`bytes` is 0).
+    pub bytes_var: Option<String>,
     /// Where to read.
     pub offset: Value,
     /// Other options.
@@ -479,8 +481,18 @@ impl ByteJump {
             return Err("byte_jump needs bytes, offset".to_string());
         }
         let options = parse_byte_options(&a[2..])?;
+        // Suricata also accepts a jump of 0 bytes read: only the offset
+        // and post_offset move the position.
+        let (bytes, bytes_var) = match a[0] {
+            "0" => (0, None),
+            n if n.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') => {
+                (0, Some(n.to_string()))
+            }
+            n => (byte_count(n, &options)?, None),
+        };
         Ok(ByteJump {
-            bytes: byte_count(a[0], &options)?,
+            bytes,
+            bytes_var,
             offset: Value::parse(a[1])?,
             options,
             buffer,
@@ -607,6 +619,10 @@ mod tests {
             Err("byte count \"0\" is not 1-10 (or 0-23 with string)".into())
         );
         assert!(ByteTest::parse("12,>,5,0", Buffer::Packet).is_err());
+        let j = ByteJump::parse("0,0,relative,post_offset -8", Buffer::Packet).unwrap();
+        assert_eq!((j.bytes, j.options.post_offset), (0, Some(-8)));
+        let j = ByteJump::parse("rpkt_len,0,relative", Buffer::Packet).unwrap();
+        assert_eq!(j.bytes_var.as_deref(), Some("rpkt_len"));
         let d = IsDataAt::parse("!1,relative", Buffer::Packet).unwrap();
         assert!(d.negated && d.relative && d.position == Value::Num(1));
     }

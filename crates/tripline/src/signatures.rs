@@ -26,6 +26,16 @@ pub struct SignatureSection {
     /// Count TCP flows picked up mid-stream as established (Suricata's
     /// `stream.midstream`). Default false.
     pub midstream: bool,
+    /// Let TCP sessions seen from one side only become established
+    /// (Suricata's `stream.async-oneside`). Default false.
+    pub async_oneside: bool,
+    /// Bytes reassembled per TCP direction for stream inspection and the
+    /// application layer (Suricata's `stream.reassembly.depth`); 0 means
+    /// unlimited. Default 1048576.
+    pub stream_depth: u64,
+    /// Bytes of earlier stream data inspected again with new data, so
+    /// content spread over segments still matches. Default 2048.
+    pub stream_window: usize,
     /// Most flows tracked for `flow:` and flowbits. Default 100000.
     pub max_flows: usize,
     /// Also run header-only rules on firewall log lines. Default true.
@@ -44,6 +54,9 @@ impl Default for SignatureSection {
             rules: Vec::new(),
             classification: None,
             midstream: false,
+            async_oneside: false,
+            stream_depth: 1 << 20,
+            stream_window: 2048,
             max_flows: 100_000,
             on_firewall_logs: true,
             address_vars: BTreeMap::new(),
@@ -156,11 +169,22 @@ pub fn load(
     }
     let classes = classifications(section, &paths)?;
     let (set, summary) = RuleSet::load_files(&files, vars, classes.clone());
+    let defaults = SignatureConfig::with_rules(set.rules().to_vec(), classes);
+    let reassembly = tripline_detect::reassembly::ReassemblyConfig {
+        depth: match section.stream_depth {
+            0 => u64::MAX,
+            d => d,
+        },
+        window: section.stream_window,
+        ..defaults.reassembly.clone()
+    };
     let config = SignatureConfig {
         midstream: section.midstream,
+        async_oneside: section.async_oneside,
+        reassembly,
         max_flows: section.max_flows.max(1),
         on_firewall_logs: section.on_firewall_logs,
-        ..SignatureConfig::with_rules(set.rules().to_vec(), classes)
+        ..defaults
     };
     Ok(Some(LoadedSignatures {
         config,

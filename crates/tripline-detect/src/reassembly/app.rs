@@ -229,7 +229,10 @@ impl AppLayer {
                 return;
             }
             let step = if dir == Direction::ToServer {
-                match http::parse_request(input, &mut self.scratch, &self.limits) {
+                let ctx = http::RequestContext {
+                    stream_closed: stream.half(dir).is_closed(),
+                };
+                match http::parse_request_in(input, &mut self.scratch, &self.limits, ctx) {
                     Ok(Parsed::Complete(req)) => {
                         self.stats.http_requests += 1;
                         on(AppEvent::HttpRequest(&req));

@@ -62,6 +62,11 @@ pub struct ReassemblyStats {
     pub out_of_order_segments: u64,
     /// Bytes dropped because they lay beyond `max_out_of_order`.
     pub out_of_order_dropped_bytes: u64,
+    /// Gaps skipped: bytes the peer acknowledged but the capture lost, with
+    /// data after them (the stream continues after the gap).
+    pub gaps_skipped: u64,
+    /// Bytes missing in those gaps.
+    pub gap_bytes: u64,
     /// Directions that reached `depth`.
     pub depth_reached: u64,
     /// Bytes dropped beyond `depth`.

@@ -56,6 +56,11 @@ pub(super) struct Accepted {
     pub new_len: usize,
     /// True when a RST was honoured (it closes the peer's direction too).
     pub reset: bool,
+    /// True when the payload's bytes are in the stream: delivered, buffered
+    /// out of order, or already there (a retransmission). False when they
+    /// were dropped (beyond the depth or the out-of-order limit, after the
+    /// direction closed) or there were none.
+    pub taken: bool,
 }
 
 impl HalfStream {
@@ -190,7 +195,7 @@ impl HalfStream {
         // Trim first, so the window before the new bytes is still retained
         // when the caller reads them.
         self.trim(config, stats);
-        let before = self.next;
+        let mut before = self.next;
         if self.closed {
             if !payload.is_empty() {
                 stats.after_close_bytes += payload.len() as u64;
@@ -199,6 +204,7 @@ impl HalfStream {
                 new_from: before,
                 new_len: 0,
                 reset: false,
+                taken: false,
             };
         }
         if !self.started {
@@ -209,6 +215,7 @@ impl HalfStream {
                     new_from: before,
                     new_len: 0,
                     reset: rst,
+                    taken: false,
                 };
             }
             self.start_mid_stream(seq, config.max_out_of_order);
@@ -225,11 +232,14 @@ impl HalfStream {
                 new_from: before,
                 new_len: 0,
                 reset: true,
+                taken: false,
             };
         }
-        if !payload.is_empty() {
-            self.take_payload(offset, payload, config, stats);
+        let data_at = (!payload.is_empty() || fin).then_some(offset);
+        if let Some(resumed) = self.skip_acked_gap(data_at, config, stats) {
+            before = resumed;
         }
+        let taken = !payload.is_empty() && self.take_payload(offset, payload, config, stats);
         if fin {
             let end = offset + payload.len() as i64;
             if end >= 0 && self.fin_at.is_none() {
@@ -248,21 +258,67 @@ impl HalfStream {
             new_from: before,
             new_len: (self.next - before) as usize,
             reset: rst,
+            taken,
         }
     }
 
+    /// Skips a gap the capture lost: when the peer acknowledged bytes up to
+    /// or past the data buffered out of order after the gap, the missing
+    /// bytes will not come, so the stream continues after them (`data_at`
+    /// is where the segment being taken starts, if it has data or a FIN). The retained bytes before the gap are dropped,
+    /// so nothing is matched across it. Returns the stream offset the
+    /// stream resumes at when a gap was skipped.
+    fn skip_acked_gap(
+        &mut self,
+        data_at: Option<i64>,
+        config: &ReassemblyConfig,
+        stats: &mut ReassemblyStats,
+    ) -> Option<u64> {
+        let acked = self.offset_of(self.peer_ack?);
+        let next = self.next as i64;
+        let buffered = self.filled.first().map(|&(s, _)| next + i64::from(s));
+        // Only once data waits behind the hole (so a segment reordered in
+        // the capture after its ACK still fills it), and not when this
+        // segment starts in the hole or before it.
+        let buffered = buffered?;
+        let after = data_at.map_or(buffered, |d| buffered.min(d));
+        if after <= next || acked < after || after as u64 >= config.depth {
+            return None;
+        }
+        let gap = (after - next) as usize;
+        stats.gaps_skipped += 1;
+        stats.gap_bytes += gap as u64;
+        let unconsumed = self.next - self.consumed;
+        stats.unconsumed_dropped_bytes += unconsumed;
+        self.data.clear();
+        self.next = after as u64;
+        self.data_start = self.next;
+        self.consumed = self.next;
+        if !self.filled.is_empty() {
+            self.ahead.drain(..gap.min(self.ahead.len()));
+            for r in &mut self.filled {
+                r.0 -= gap as u32;
+                r.1 -= gap as u32;
+            }
+        }
+        self.drain_ahead();
+        Some(after as u64)
+    }
+
+    /// Takes the payload at stream offset `offset`; false when its bytes
+    /// were dropped (see [`Accepted::taken`]).
     fn take_payload(
         &mut self,
         offset: i64,
         payload: &[u8],
         config: &ReassemblyConfig,
         stats: &mut ReassemblyStats,
-    ) {
+    ) -> bool {
         let end = offset + payload.len() as i64;
         if end <= self.next as i64 {
             stats.retransmissions += 1;
             self.compare_delivered(offset, payload, stats);
-            return;
+            return true;
         }
         let mut payload = payload;
         let mut offset = offset;
@@ -285,24 +341,25 @@ impl HalfStream {
             }
             payload = &payload[..keep];
             if payload.is_empty() {
-                return;
+                return false;
             }
         }
         let rel = offset - self.next;
         if rel == 0 && self.filled.is_empty() {
             self.data.extend_from_slice(payload);
             self.next += payload.len() as u64;
-            return;
+            return true;
         }
         if rel as usize + payload.len() > config.max_out_of_order {
             stats.out_of_order_dropped_bytes += payload.len() as u64;
-            return;
+            return false;
         }
         if rel > 0 {
             stats.out_of_order_segments += 1;
         }
         self.store_ahead(rel as usize, payload, stats);
         self.drain_ahead();
+        true
     }
 
     /// Compares a resent piece with the bytes delivered before, when they
@@ -451,6 +508,42 @@ mod tests {
         h.add_filled(45, 50);
         h.add_filled(3, 47);
         assert_eq!(h.filled, vec![(0, 50)]);
+    }
+
+    #[test]
+    fn acknowledged_gap_is_skipped_once_data_follows() {
+        let c = ReassemblyConfig::default();
+        let mut st = ReassemblyStats::default();
+        let mut h = HalfStream::default();
+        h.start_at_syn(99);
+        h.accept(100, b"abc", false, false, &c, &mut st);
+        // Bytes 3..6 are lost; 6..9 wait out of order.
+        let a = h.accept(106, b"ghi", false, false, &c, &mut st);
+        assert_eq!((a.new_len, a.taken), (0, true));
+        // Without an acknowledgement past the hole nothing moves.
+        h.note_peer_ack(103);
+        let a = h.accept(109, b"jk", false, false, &c, &mut st);
+        assert_eq!(a.new_len, 0);
+        // The peer acknowledged everything: the hole is skipped, and the
+        // bytes before it are not kept (nothing matches across the gap).
+        h.note_peer_ack(111);
+        let a = h.accept(111, b"lm", false, false, &c, &mut st);
+        assert_eq!((a.new_from, a.new_len), (6, 7));
+        assert_eq!(h.retained_from(0), (6, &b"ghijklm"[..]));
+        assert_eq!((st.gaps_skipped, st.gap_bytes), (1, 3));
+    }
+
+    #[test]
+    fn late_segment_after_its_ack_fills_the_hole() {
+        let c = ReassemblyConfig::default();
+        let mut st = ReassemblyStats::default();
+        let mut h = HalfStream::default();
+        h.start_at_syn(99);
+        h.accept(103, b"def", false, false, &c, &mut st);
+        h.note_peer_ack(106);
+        let a = h.accept(100, b"abc", false, false, &c, &mut st);
+        assert_eq!((a.new_from, a.new_len), (0, 6));
+        assert_eq!(st.gaps_skipped, 0);
     }
 
     #[test]

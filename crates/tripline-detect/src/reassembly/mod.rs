@@ -14,7 +14,9 @@
 //! * a SYN fixes the initial sequence number; a direction seen without its
 //!   SYN is picked up mid-stream (at the peer's acknowledgement number when
 //!   known, else at the first data segment);
-//! * out-of-order segments wait, up to `max_out_of_order` bytes ahead;
+//! * out-of-order segments wait, up to `max_out_of_order` bytes ahead; a
+//!   gap the peer acknowledged (the capture lost it) is skipped once data
+//!   after it is there, and nothing is matched across it;
 //! * overlaps: the bytes received first win, and overlaps whose bytes differ
 //!   are counted separately; segments wholly delivered before are
 //!   retransmissions and ignored;
@@ -106,6 +108,10 @@ pub struct StreamChunk<'a> {
     pub new_from: usize,
     /// True when this direction is closed (FIN reached, or RST).
     pub closed: bool,
+    /// True when the segment's payload is in the stream (delivered now,
+    /// buffered out of order, or delivered before): a raw stream inspection
+    /// covers it, so the packet need not be inspected on its own.
+    pub taken: bool,
 }
 
 impl<'a> StreamChunk<'a> {

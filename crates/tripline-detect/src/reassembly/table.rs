@@ -244,6 +244,7 @@ impl<K: Hash + Eq + Clone> Reassembler<K> {
             bytes,
             new_from: new_from.min(bytes.len()),
             closed: half.is_closed(),
+            taken: acc.taken,
         }
     }
 

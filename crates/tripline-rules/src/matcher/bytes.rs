@@ -23,10 +23,23 @@ pub(crate) fn read_number(
         return None;
     }
     let start = usize::try_from(start).ok()?;
-    let mut n = usize::from(read.bytes);
+    let mut n = match read.count {
+        // A count from a variable: what a literal count could be.
+        Some(c) => match (c.get(vars), read.base) {
+            (c @ 0..=8, None) | (c @ 0..=23, Some(_)) => c as usize,
+            _ => return None,
+        },
+        None => usize::from(read.bytes),
+    };
     if n == 0 {
+        // Binary with 0 bytes (byte_jump only): nothing read, value 0.
+        let Some(radix) = read.base else {
+            return (start <= data.len()).then_some(ByteValue {
+                value: 0,
+                end: start,
+            });
+        };
         // `string` with 0 bytes: every digit that is there.
-        let radix = read.base?;
         n = data
             .get(start..)?
             .iter()
@@ -76,12 +89,29 @@ mod tests {
     fn read(bytes: u8, offset: i64, little: bool, base: Option<u32>) -> ByteRead {
         ByteRead {
             bytes,
+            count: None,
             offset: Operand::Num(offset),
             relative: false,
             little,
             base,
             bitmask: None,
         }
+    }
+
+    #[test]
+    fn byte_count_from_a_variable() {
+        let mut vars = [0; MAX_VARS];
+        let mut r = read(0, 1, false, None);
+        r.count = Some(Operand::Var(0));
+        let data = [9u8, 1, 2, 3];
+        vars[0] = 2;
+        let v = read_number(&data, &r, 0, &vars).unwrap();
+        assert_eq!((v.value, v.end), (0x0102, 3));
+        vars[0] = 0;
+        let v = read_number(&data, &r, 0, &vars).unwrap();
+        assert_eq!((v.value, v.end), (0, 1));
+        vars[0] = 9;
+        assert!(read_number(&data, &r, 0, &vars).is_none());
     }
 
     #[test]

@@ -63,6 +63,8 @@ pub(crate) struct PcreTest {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ByteRead {
     pub bytes: u8,
+    /// The byte count from a `byte_extract` variable (byte_jump).
+    pub count: Option<Operand>,
     pub offset: Operand,
     pub relative: bool,
     pub little: bool,
@@ -165,6 +167,7 @@ fn base_radix(o: &ByteOptions) -> Option<u32> {
 
 fn byte_read(
     bytes: u8,
+    count: Option<Operand>,
     offset: Operand,
     o: &ByteOptions,
     keyword: &str,
@@ -174,6 +177,7 @@ fn byte_read(
     }
     Ok(ByteRead {
         bytes,
+        count,
         offset,
         relative: o.relative,
         little: o.endian == Endian::Little,
@@ -260,13 +264,28 @@ pub(crate) fn compile_detections(rule: &Rule) -> Result<CompiledDetections, Comp
             Detection::Content(c) => Test::Content(Box::new(compile_content(c, &vars)?)),
             Detection::Pcre(p) => Test::Pcre(compile_pcre(p)?),
             Detection::ByteTest(t) => Test::ByteTest {
-                read: byte_read(t.bytes, vars.operand(&t.offset)?, &t.options, "byte_test")?,
+                read: byte_read(
+                    t.bytes,
+                    None,
+                    vars.operand(&t.offset)?,
+                    &t.options,
+                    "byte_test",
+                )?,
                 op: t.op,
                 negated: t.negated,
                 value: vars.operand(&t.value)?,
             },
             Detection::ByteJump(j) => Test::ByteJump {
-                read: byte_read(j.bytes, vars.operand(&j.offset)?, &j.options, "byte_jump")?,
+                read: byte_read(
+                    j.bytes,
+                    j.bytes_var
+                        .as_ref()
+                        .map(|v| vars.operand(&crate::payload::Value::Var(v.clone())))
+                        .transpose()?,
+                    vars.operand(&j.offset)?,
+                    &j.options,
+                    "byte_jump",
+                )?,
                 multiplier: j.options.multiplier.unwrap_or(1),
                 align4: j.options.align.is_some(),
                 from_beginning: j.options.from_beginning,
@@ -279,7 +298,13 @@ pub(crate) fn compile_detections(rule: &Rule) -> Result<CompiledDetections, Comp
                         "more than {MAX_VARS} byte_extract variables"
                     )));
                 }
-                let read = byte_read(e.bytes, Operand::Num(e.offset), &e.options, "byte_extract")?;
+                let read = byte_read(
+                    e.bytes,
+                    None,
+                    Operand::Num(e.offset),
+                    &e.options,
+                    "byte_extract",
+                )?;
                 vars.names.push(e.name.clone());
                 Test::ByteExtract {
                     read,

@@ -58,6 +58,32 @@ pub struct FlowContext {
     pub server_bytes: u64,
 }
 
+/// The reassembled stream data of a TCP packet's direction, for Suricata's
+/// raw stream inspection of payload rules: the bytes that became in order
+/// with this packet, preceded by an overlap of bytes inspected before (so a
+/// pattern spanning the boundary is found). A rule matches the stream only
+/// when its match reaches into the new bytes, so the same stream bytes do
+/// not alert twice.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StreamData<'a> {
+    /// The overlap followed by the new bytes.
+    pub bytes: &'a [u8],
+    /// Index in `bytes` where the new bytes start.
+    pub new_from: usize,
+    /// The packet's payload went into the stream (in order, or buffered
+    /// out of order, or a retransmission of bytes already there): payload
+    /// rules inspect it there rather than in the packet, unless they also
+    /// ask for packets (`offset`/`depth`, `stream_size`).
+    pub payload_in_stream: bool,
+}
+
+impl StreamData<'_> {
+    /// True when bytes came in order with this packet.
+    pub fn has_new(&self) -> bool {
+        self.new_from < self.bytes.len()
+    }
+}
+
 /// One packet as the matcher inspects it.
 #[derive(Clone, Copy, Debug)]
 pub struct Inspect<'a> {
@@ -77,6 +103,9 @@ pub struct Inspect<'a> {
     /// Only header fields are known (a firewall log line): rules that
     /// inspect any buffer are not considered.
     pub header_only: bool,
+    /// The reassembled stream of the packet's direction, when the caller
+    /// tracks it (established TCP flows); `None` inspects the packet alone.
+    pub stream: Option<StreamData<'a>>,
 }
 
 impl<'a> Inspect<'a> {
@@ -92,6 +121,7 @@ impl<'a> Inspect<'a> {
             app_proto: None,
             buffers,
             header_only: false,
+            stream: None,
         }
     }
 
@@ -110,6 +140,7 @@ impl<'a> Inspect<'a> {
             app_proto: None,
             buffers: Buffers::new(),
             header_only: true,
+            stream: None,
         }
     }
 }

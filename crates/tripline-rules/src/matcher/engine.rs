@@ -1,15 +1,18 @@
 //! The signature matcher: compiled rules, the prefilter, and per-packet
 //! inspection with flowbits, xbits, thresholds and pass rules.
 
+use super::address_set::{AddressSet, ZONE_PAIRS, Zones};
 use super::compile::{CompileError, CompiledDetections, compile_detections};
 use super::context::Inspect;
 use super::header_match::{endpoints_match, flow_matches, header_test_matches, protocol_matches};
 use super::inspect::ListRun;
-use super::prefilter::{FastPatternEntry, Group, GroupBuilder, class_of, classes_for};
+use super::prefilter::{
+    CLASSES, FastPatternEntry, Group, GroupBuilder, ScanScratch, class_of, classes_for,
+};
 use super::state::{FlowBits, Thresholds, XBits, track_key};
 use super::transform::apply_transforms;
 use crate::buffer::{Buffer, Transform};
-use crate::header::{Action, RuleHeader};
+use crate::header::{Action, Protocol, RuleHeader};
 use crate::options::{BitOp, Flow, HeaderTest, Threshold, Track};
 use crate::rule::{Detection, Rule};
 use std::collections::HashMap;
@@ -53,6 +56,9 @@ pub struct MatcherStats {
     pub pattern_candidates: u64,
     /// Candidates (before de-duplication) without a usable fast pattern.
     pub always_candidates: u64,
+    /// Bytes the fast-pattern scans read (payloads, stream chunks and
+    /// application buffers, once per scan).
+    pub scanned_bytes: u64,
     /// Rules that matched (before thresholds and noalert).
     pub matches: u64,
     /// Matches that raised an alert.
@@ -78,9 +84,67 @@ struct XbitOp {
     expire_secs: u32,
 }
 
+/// How a payload rule meets the reassembled TCP stream, after Suricata's
+/// rule flags: `flow:no_stream`, `dsize`, `tcp-pkt` inspect packets only;
+/// `flow:only_stream`, `tcp-stream` the stream only; other payload rules
+/// inspect the stream first and fall back to the packet when its payload
+/// did not go into the stream; rules that anchor a content with
+/// `offset`/`depth`/`startswith` or test `stream_size` inspect packets too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum StreamUse {
+    /// Packets only (also every rule that inspects no payload).
+    Packet,
+    /// The reassembled stream only.
+    StreamOnly,
+    /// The stream, and the packet as well (each match alerts).
+    StreamThenPacket,
+    /// The stream, then the packet if its payload is not in the stream.
+    StreamElseUnstreamed,
+}
+
+fn stream_use_of(r: &Rule, d: &CompiledDetections) -> StreamUse {
+    let payload_only = !d.lists.is_empty()
+        && d.lists
+            .iter()
+            .all(|l| l.buffer == Buffer::Packet && l.transforms.is_empty());
+    let proto = r.header.protocol;
+    let stream_capable = matches!(
+        proto,
+        Protocol::Ip | Protocol::Tcp | Protocol::TcpStream | Protocol::App(_)
+    );
+    let dsize = r
+        .header_tests
+        .iter()
+        .any(|t| matches!(t, HeaderTest::Dsize(_)));
+    if !payload_only || !stream_capable || r.flow.no_stream || dsize {
+        return StreamUse::Packet;
+    }
+    if proto == Protocol::TcpStream || r.flow.only_stream {
+        return StreamUse::StreamOnly;
+    }
+    let anchored = r.detections.iter().any(|d| {
+        matches!(d, Detection::Content(c)
+            if c.buffer == Buffer::Packet
+                && (c.offset.is_some() || c.depth.is_some() || c.startswith))
+    });
+    let stream_size = r
+        .header_tests
+        .iter()
+        .any(|t| matches!(t, HeaderTest::StreamSize { .. }));
+    if anchored || stream_size {
+        StreamUse::StreamThenPacket
+    } else {
+        StreamUse::StreamElseUnstreamed
+    }
+}
+
 struct CompiledRule {
     source: usize,
+    stream_use: StreamUse,
     header: RuleHeader,
+    /// The header's source and destination addresses as range sets.
+    src_set: AddressSet,
+    dst_set: AddressSet,
     pass: bool,
     flow: Flow,
     header_tests: Vec<HeaderTest>,
@@ -95,11 +159,13 @@ struct CompiledRule {
 /// Compiled rules ready to match packets; see the module documentation.
 pub struct SignatureMatcher {
     rules: Vec<CompiledRule>,
+    /// Prefilter groups, by protocol class × zone pair.
     groups: Vec<Group>,
+    zones: Zones,
     thresholds: Thresholds,
     xbits: XBits,
     stamps: Vec<u32>,
-    pattern_stamps: Vec<u32>,
+    scratch: ScanScratch,
     generation: u32,
     candidates: Vec<u32>,
     transformed: TransformCache,
@@ -134,10 +200,21 @@ impl SignatureMatcher {
         };
         let mut order: Vec<usize> = (0..rules.len()).collect();
         order.sort_by_key(|&i| (order_key(&rules[i]), i));
+        let sets: Vec<(AddressSet, AddressSet)> = rules
+            .iter()
+            .map(|r| {
+                (
+                    AddressSet::compile(&r.header.src),
+                    AddressSet::compile(&r.header.dst),
+                )
+            })
+            .collect();
+        let zones = Zones::from_sides(sets.iter().flat_map(|(s, d)| [s, d]));
         let mut compiled = Vec::with_capacity(rules.len());
-        let mut builder = GroupBuilder::new();
+        let mut builder = GroupBuilder::new(CLASSES * ZONE_PAIRS);
         for i in order {
             let r = &rules[i];
+            let (src_set, dst_set) = sets[i].clone();
             let detections = match compile_detections(r) {
                 Ok(d) => d,
                 Err(e) => {
@@ -146,18 +223,29 @@ impl SignatureMatcher {
                 }
             };
             let idx = compiled.len() as u32;
-            let classes = classes_for(r.header.protocol);
+            let pairs = zones.pairs_for(
+                &src_set,
+                &dst_set,
+                r.header.direction == crate::header::FlowDirection::Both,
+            );
+            let groups: Vec<usize> = classes_for(r.header.protocol)
+                .iter()
+                .flat_map(|c| pairs.iter().map(move |p| c * ZONE_PAIRS + p))
+                .collect();
             if detections.lists.is_empty() {
-                builder.header_only(classes, idx, &r.header);
+                builder.header_only(&groups, idx, &r.header);
             } else {
                 match usable_fast_pattern(r) {
-                    Some(e) => builder.fast_pattern(classes, FastPatternEntry { rule: idx, ..e }),
-                    None => builder.always(classes, detections.lists[0].buffer, idx),
+                    Some(e) => builder.fast_pattern(&groups, FastPatternEntry { rule: idx, ..e }),
+                    None => builder.always(&groups, detections.lists[0].buffer, idx),
                 }
             }
             compiled.push(CompiledRule {
                 source: i,
+                stream_use: stream_use_of(r, &detections),
                 header: r.header.clone(),
+                src_set,
+                dst_set,
                 pass: r.header.action == Action::Pass,
                 flow: r.flow,
                 header_tests: r.header_tests.clone(),
@@ -186,24 +274,17 @@ impl SignatureMatcher {
                 detection_filter: r.detection_filter,
             });
         }
-        let (groups, patterns) = match builder.build() {
-            Ok(g) => g,
-            Err(e) => {
-                // An automaton that cannot be built refuses every rule.
-                refused.extend(compiled.iter().map(|c| (c.source, CompileError(e.clone()))));
-                compiled.clear();
-                GroupBuilder::new().build().unwrap_or_default()
-            }
-        };
+        let groups = builder.build();
         let n = compiled.len();
         (
             SignatureMatcher {
                 rules: compiled,
                 groups,
+                zones,
                 thresholds: Thresholds::new(limits.max_threshold_windows),
                 xbits: XBits::new(limits.max_xbits),
                 stamps: vec![0; n],
-                pattern_stamps: vec![0; patterns],
+                scratch: ScanScratch::default(),
                 generation: 0,
                 candidates: Vec::new(),
                 transformed: Vec::new(),
@@ -223,13 +304,28 @@ impl SignatureMatcher {
         self.rules.is_empty()
     }
 
+    /// True when a rule inspects the payload of TCP packets and so wants
+    /// the reassembled stream ([`Inspect::stream`]); without one, callers
+    /// need not reassemble for raw stream inspection.
+    pub fn inspects_stream(&self) -> bool {
+        self.rules.iter().any(|r| r.stream_use != StreamUse::Packet)
+    }
+
+    /// True when a rule needs the application layer: an application buffer
+    /// (`http.uri`, `tls.sni`, ...) or an application protocol in its header.
+    pub fn uses_app_layer(&self) -> bool {
+        self.rules.iter().any(|r| {
+            matches!(r.header.protocol, Protocol::App(_))
+                || r.detections
+                    .lists
+                    .iter()
+                    .any(|l| l.buffer != Buffer::Packet)
+        })
+    }
+
     /// Distinct fast patterns indexed, over all groups and buffers.
     pub fn pattern_count(&self) -> usize {
-        self.groups
-            .iter()
-            .flat_map(|g| g.patterns.iter())
-            .map(|p| p.len())
-            .sum()
+        self.groups.iter().map(|g| g.pattern_count()).sum()
     }
 
     /// Counters so far.
@@ -254,7 +350,8 @@ impl SignatureMatcher {
         let first_out = out.len();
         let candidates = std::mem::take(&mut self.candidates);
         for &c in &candidates {
-            if !self.rule_matches(c, i, bits) {
+            let hits = self.rule_matches(c, i, bits);
+            if hits == 0 {
                 continue;
             }
             self.stats.matches += 1;
@@ -283,14 +380,16 @@ impl SignatureMatcher {
             if r.noalert {
                 continue;
             }
-            if !self.thresholds_allow(c, i.ts, i) {
-                self.stats.thresholded += 1;
-                continue;
+            for _ in 0..hits {
+                if !self.thresholds_allow(c, i.ts, i) {
+                    self.stats.thresholded += 1;
+                    continue;
+                }
+                self.stats.alerts += 1;
+                out.push(Match {
+                    rule: self.rules[c as usize].source,
+                });
             }
-            self.stats.alerts += 1;
-            out.push(Match {
-                rule: self.rules[c as usize].source,
-            });
         }
         self.candidates = candidates;
     }
@@ -317,13 +416,14 @@ impl SignatureMatcher {
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
             self.stamps.iter_mut().for_each(|s| *s = 0);
-            self.pattern_stamps.iter_mut().for_each(|s| *s = 0);
             self.generation = 1;
         }
         self.candidates.clear();
         // Transformed buffers are computed once per packet, on first use.
         self.transformed.iter_mut().for_each(|(_, v)| v.clear());
-        let Some(group) = self.groups.get(class_of(i.header.protocol)) else {
+        let group_index =
+            class_of(i.header.protocol) * ZONE_PAIRS + self.zones.pair(i.header.src, i.header.dst);
+        let Some(group) = self.groups.get_mut(group_index) else {
             return;
         };
         let ports = match i.header.transport {
@@ -335,7 +435,20 @@ impl SignatureMatcher {
         self.stats.header_candidates += self.candidates.len() as u64;
         if !i.header_only {
             let before = self.candidates.len();
-            for p in &group.patterns {
+            // Raw stream inspection: the payload patterns also run over the
+            // stream's overlap and new bytes. When the new bytes begin with
+            // this packet's payload, scanning the payload again finds nothing
+            // more, so it is skipped.
+            let stream = i.stream.filter(|s| s.has_new());
+            let payload_scanned_in_stream = stream.is_some_and(|s| {
+                s.payload_in_stream
+                    && i.buffers
+                        .get(Buffer::Packet)
+                        .is_some_and(|p| s.bytes[s.new_from..].starts_with(p))
+            });
+            let payload = group.payload.indices(ports);
+            for p in group.patterns.iter().chain(payload) {
+                let raw_payload = p.buffer == Buffer::Packet && p.transforms.is_empty();
                 let data = if p.transforms.is_empty() {
                     i.buffers.get(p.buffer)
                 } else {
@@ -343,13 +456,17 @@ impl SignatureMatcher {
                         .get(p.buffer)
                         .map(|raw| transformed(&mut self.transformed, p.buffer, &p.transforms, raw))
                 };
-                if let Some(data) = data {
-                    p.candidates(
-                        data,
-                        &mut self.pattern_stamps,
-                        self.generation,
-                        &mut self.candidates,
-                    );
+                if let Some(data) = data
+                    && !(raw_payload && payload_scanned_in_stream)
+                {
+                    self.stats.scanned_bytes += data.len() as u64;
+                    p.candidates(data, &mut self.scratch, &mut self.candidates);
+                }
+                if let Some(s) = stream
+                    && raw_payload
+                {
+                    self.stats.scanned_bytes += s.bytes.len() as u64;
+                    p.candidates(s.bytes, &mut self.scratch, &mut self.candidates);
                 }
             }
             let after_patterns = self.candidates.len();
@@ -372,7 +489,45 @@ impl SignatureMatcher {
         self.stats.candidates += self.candidates.len() as u64;
     }
 
-    fn rule_matches(&mut self, c: u32, i: &Inspect<'_>, bits: &FlowBits) -> bool {
+    /// How many times the rule matches: against the packet, its stream, or
+    /// both, as its [`StreamUse`] says. Rules that also inspect packets
+    /// (`StreamThenPacket`) match the stream and the packet separately, as
+    /// Suricata's do: its stream inspection runs on the stream bytes, its
+    /// packet fallback on each packet, and each alerts (2 at most).
+    fn rule_matches(&mut self, c: u32, i: &Inspect<'_>, bits: &FlowBits) -> u32 {
+        let Some(stream) = i.stream else {
+            return u32::from(self.rule_matches_on(c, i, bits, None));
+        };
+        let stream_use = self.rules[c as usize].stream_use;
+        let mut hits = 0;
+        if stream_use != StreamUse::Packet && stream.has_new() {
+            let mut on_stream = *i;
+            on_stream.flow.stream = true;
+            on_stream.buffers.set(Buffer::Packet, stream.bytes);
+            if self.rule_matches_on(c, &on_stream, bits, Some(stream.new_from)) {
+                hits += 1;
+            }
+        }
+        let packet_too = match stream_use {
+            StreamUse::Packet | StreamUse::StreamThenPacket => true,
+            StreamUse::StreamOnly => false,
+            StreamUse::StreamElseUnstreamed => hits == 0 && !stream.payload_in_stream,
+        };
+        if packet_too && self.rule_matches_on(c, i, bits, None) {
+            hits += 1;
+        }
+        hits
+    }
+
+    /// The rule against `i`; with `reach_past`, a payload match must reach
+    /// past that position (stream bytes not inspected before).
+    fn rule_matches_on(
+        &mut self,
+        c: u32,
+        i: &Inspect<'_>,
+        bits: &FlowBits,
+        reach_past: Option<usize>,
+    ) -> bool {
         let SignatureMatcher {
             rules,
             transformed: cache,
@@ -384,7 +539,7 @@ impl SignatureMatcher {
         if !protocol_matches(r.header.protocol, i)
             || !flow_matches(&r.flow, i)
             || !r.header_tests.iter().all(|t| header_test_matches(t, i))
-            || !endpoints_match(&r.header, i)
+            || !endpoints_match(&r.header, &r.src_set, &r.dst_set, i)
         {
             return false;
         }
@@ -420,7 +575,8 @@ impl SignatureMatcher {
                 return false;
             };
             let ok = if list.transforms.is_empty() {
-                ListRun::matches(list, raw)
+                let reach = reach_past.filter(|_| list.buffer == Buffer::Packet);
+                ListRun::matches_reaching(list, raw, reach)
             } else {
                 let data = transformed(cache, list.buffer, &list.transforms, raw);
                 ListRun::matches(list, data)
@@ -485,5 +641,8 @@ fn usable_fast_pattern(r: &Rule) -> Option<FastPatternEntry> {
         buffer: c.buffer,
         transforms: c.transforms.clone(),
         bytes,
+        src_ports: r.header.src_ports.clone(),
+        dst_ports: r.header.dst_ports.clone(),
+        both_ways: r.header.direction == crate::header::FlowDirection::Both,
     })
 }

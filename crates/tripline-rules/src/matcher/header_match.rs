@@ -2,6 +2,7 @@
 //! and the header-field tests. These need no payload, so they run on
 //! firewall log records as well as packets.
 
+use super::address_set::AddressSet;
 use super::context::Inspect;
 use crate::header::{FlowDirection, Protocol, RuleHeader};
 use crate::options::{BitsMode, Flow, HeaderTest};
@@ -31,13 +32,19 @@ fn ports(i: &Inspect<'_>) -> Option<(u16, u16)> {
 
 /// True when addresses and ports match in the rule's direction (either
 /// way for `<>`). Port specs other than `any` need a TCP/UDP packet.
-pub(crate) fn endpoints_match(h: &RuleHeader, i: &Inspect<'_>) -> bool {
+/// `src_set` and `dst_set` are the header's address specs compiled.
+pub(crate) fn endpoints_match(
+    h: &RuleHeader,
+    src_set: &AddressSet,
+    dst_set: &AddressSet,
+    i: &Inspect<'_>,
+) -> bool {
     let hdr = i.header;
     let one_way = |src, dst, sp: Option<u16>, dp: Option<u16>| {
         (h.src_ports.is_any() || sp.is_some_and(|p| h.src_ports.contains(p)))
             && (h.dst_ports.is_any() || dp.is_some_and(|p| h.dst_ports.contains(p)))
-            && h.src.contains(src)
-            && h.dst.contains(dst)
+            && src_set.contains(src)
+            && dst_set.contains(dst)
     };
     let (sp, dp) = match ports(i) {
         Some((s, d)) => (Some(s), Some(d)),

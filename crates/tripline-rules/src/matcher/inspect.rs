@@ -17,26 +17,53 @@ pub(crate) struct ListRun<'d> {
     data: &'d [u8],
     vars: [u64; MAX_VARS],
     steps: u32,
+    /// When set, a match counts only if the bytes it matched reach past
+    /// this position (stream data: the bytes before it were inspected
+    /// already, so a match within them would be a duplicate).
+    reach_past: Option<usize>,
 }
 
 impl<'d> ListRun<'d> {
     /// Runs `list` over `data`; true when every test passes.
     pub(crate) fn matches(list: &BufferList, data: &'d [u8]) -> bool {
+        Self::matches_reaching(list, data, None)
+    }
+
+    /// Runs `list` over `data`; with `reach_past`, true only when the
+    /// matched bytes (of content, pcre and byte reads) end after that
+    /// position, or, for a list without such tests, when there are bytes
+    /// after it. Earlier occurrences are retried to find such a match.
+    pub(crate) fn matches_reaching(
+        list: &BufferList,
+        data: &'d [u8],
+        reach_past: Option<usize>,
+    ) -> bool {
         let mut run = ListRun {
             data,
             vars: [0; MAX_VARS],
             steps: 0,
+            reach_past,
         };
-        run.from(&list.tests, 0)
+        run.from(&list.tests, 0, 0)
     }
 
-    fn from(&mut self, tests: &[Test], prev_end: usize) -> bool {
+    /// Runs `tests` after a match ending at `prev_end`; `hi` is the end of
+    /// the furthest match so far (0 when none).
+    fn from(&mut self, tests: &[Test], prev_end: usize, hi: usize) -> bool {
         let Some((test, rest)) = tests.split_first() else {
-            return true;
+            return match self.reach_past {
+                None => true,
+                Some(p) if hi == 0 => self.data.len() > p,
+                Some(p) => hi > p,
+            };
         };
-        let retry = rest.first().is_some_and(Test::is_relative);
+        // Retry an earlier occurrence when a relative test follows, or, when
+        // the match must reach new data, when this is the last test.
+        let retry = rest
+            .first()
+            .map_or(self.reach_past.is_some(), Test::is_relative);
         match test {
-            Test::Content(c) => self.content(c, rest, prev_end, retry),
+            Test::Content(c) => self.content(c, rest, prev_end, hi, retry),
             Test::Pcre(p) => {
                 // A relative pcre sees the buffer from the previous match on,
                 // so `^` anchors there (as in Suricata).
@@ -49,7 +76,7 @@ impl<'d> ListRun<'d> {
                 if p.negated {
                     return match p.regex.find(subject) {
                         Ok(Some(_)) => false,
-                        _ => self.from(rest, prev_end),
+                        _ => self.from(rest, prev_end, hi),
                     };
                 }
                 let mut at = 0;
@@ -62,7 +89,7 @@ impl<'d> ListRun<'d> {
                         Ok(Some(m)) => m,
                         _ => return false,
                     };
-                    if self.from(rest, base + m.end()) {
+                    if self.from(rest, base + m.end(), hi.max(base + m.end())) {
                         return true;
                     }
                     if !retry {
@@ -93,7 +120,7 @@ impl<'d> ListRun<'d> {
                     ByteOp::And => v & want != 0,
                     ByteOp::Xor => v ^ want != 0,
                 };
-                hit != *negated && self.from(rest, prev_end)
+                hit != *negated && self.from(rest, prev_end, hi)
             }
             Test::ByteJump {
                 read,
@@ -119,11 +146,14 @@ impl<'d> ListRun<'d> {
                 } else {
                     end
                 };
-                let target = i128::from(base as u64) + i128::from(jump) + i128::from(*post_offset);
-                if target < 0 || target > self.data.len() as i128 {
+                // A negative post_offset reaching before the buffer stops at
+                // its start, as Suricata does (its issue 4624).
+                let target =
+                    (i128::from(base as u64) + i128::from(jump) + i128::from(*post_offset)).max(0);
+                if target > self.data.len() as i128 {
                     return false;
                 }
-                self.from(rest, target as usize)
+                self.from(rest, target as usize, hi.max(end))
             }
             Test::ByteExtract {
                 read,
@@ -141,7 +171,7 @@ impl<'d> ListRun<'d> {
                     v = v.div_ceil(*align).saturating_mul(*align);
                 }
                 self.vars[usize::from(*slot)] = v;
-                self.from(rest, end)
+                self.from(rest, end, hi.max(end))
             }
             Test::IsDataAt {
                 negated,
@@ -151,9 +181,9 @@ impl<'d> ListRun<'d> {
                 let base = if *relative { prev_end as i64 } else { 0 };
                 let pos = base.saturating_add(position.get(&self.vars));
                 let present = pos >= 0 && (pos as u64) < self.data.len() as u64;
-                present != *negated && self.from(rest, prev_end)
+                present != *negated && self.from(rest, prev_end, hi)
             }
-            Test::Size(cmp) => cmp.matches(self.data.len() as u64) && self.from(rest, prev_end),
+            Test::Size(cmp) => cmp.matches(self.data.len() as u64) && self.from(rest, prev_end, hi),
         }
     }
 
@@ -186,7 +216,14 @@ impl<'d> ListRun<'d> {
         Some((start as usize, end as usize))
     }
 
-    fn content(&mut self, c: &ContentTest, rest: &[Test], prev_end: usize, retry: bool) -> bool {
+    fn content(
+        &mut self,
+        c: &ContentTest,
+        rest: &[Test],
+        prev_end: usize,
+        hi: usize,
+        retry: bool,
+    ) -> bool {
         let window = self.window(c, prev_end);
         if c.negated {
             let found = window.is_some_and(|(s, e)| {
@@ -198,7 +235,7 @@ impl<'d> ListRun<'d> {
                     pos.is_some()
                 }
             });
-            return !found && self.from(rest, prev_end);
+            return !found && self.from(rest, prev_end, hi);
         }
         let Some((start, end)) = window else {
             return false;
@@ -221,7 +258,8 @@ impl<'d> ListRun<'d> {
                     None => return false,
                 }
             };
-            if self.from(rest, hit + c.pattern.len()) {
+            let end = hit + c.pattern.len();
+            if self.from(rest, end, hi.max(end)) {
                 return true;
             }
             if !retry || c.endswith {

@@ -1,7 +1,10 @@
 //! Which rules to verify for a packet, cheaply.
 //!
-//! Rules are grouped by protocol class (TCP, UDP, ICMP, other IP). Within a
-//! group:
+//! Rules are grouped by protocol class (TCP, UDP, ICMP, other IP) and by the
+//! address zones of the packet (source and destination inside or outside
+//! the rules' home set, see [`super::address_set::Zones`]): a rule sits in
+//! every group whose packets it could match, and a packet consults one
+//! group. Within a group:
 //! * rules with a fast pattern sit behind one multi-pattern scan per
 //!   (buffer, transforms) ([`super::anchor_scan`]): a pattern found in the
 //!   buffer makes its rules candidates;
@@ -23,6 +26,8 @@ use tripline_core::Cidr;
 
 /// Protocol classes packets are sorted into.
 pub(crate) const CLASSES: usize = 4;
+
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// The class of an IP protocol number.
 pub(crate) fn class_of(proto: u8) -> usize {
@@ -77,7 +82,7 @@ fn positive_ports(spec: &PortSpec, out: &mut Vec<u16>, max: usize) -> bool {
 /// Rules by the prefixes they name, looked up per distinct prefix length.
 #[derive(Debug, Default)]
 pub(crate) struct IpIndex {
-    map: HashMap<(IpAddr, u8), Vec<u32>>,
+    map: FastMap<(IpAddr, u8), Vec<u32>>,
     v4_lens: Vec<u8>,
     v6_lens: Vec<u8>,
 }
@@ -122,8 +127,8 @@ impl IpIndex {
 pub(crate) struct HeaderIndex {
     by_src: IpIndex,
     by_dst: IpIndex,
-    by_dport: HashMap<u16, Vec<u32>>,
-    by_sport: HashMap<u16, Vec<u32>>,
+    by_dport: FastMap<u16, Vec<u32>>,
+    by_sport: FastMap<u16, Vec<u32>>,
     rest: Vec<u32>,
 }
 
@@ -190,6 +195,14 @@ impl HeaderIndex {
     }
 }
 
+/// Which patterns one scan already reported, so a pattern that occurs a
+/// thousand times adds its rules once.
+#[derive(Debug, Default)]
+pub(crate) struct ScanScratch {
+    seen: Vec<u64>,
+    hits: Vec<u32>,
+}
+
 /// One scan over the fast patterns of one (buffer, transforms).
 #[derive(Debug)]
 pub(crate) struct PatternIndex {
@@ -197,25 +210,184 @@ pub(crate) struct PatternIndex {
     pub transforms: Vec<Transform>,
     scan: AnchorScan,
     rules_of: Vec<Vec<u32>>,
-    /// Offset of this index's patterns in the matcher's per-pattern stamps.
-    base: usize,
 }
 
 /// A buffer with the transforms applied to it.
 type BufferKey = (Buffer, Vec<Transform>);
 
-/// A fast pattern to index.
+/// A fast pattern to index, with the ports its rule admits.
+#[derive(Clone)]
 pub(crate) struct FastPatternEntry {
     pub rule: u32,
     pub buffer: Buffer,
     pub transforms: Vec<Transform>,
     pub bytes: Vec<u8>,
+    pub src_ports: PortSpec,
+    pub dst_ports: PortSpec,
+    /// A `<>` rule: the ports may match either way round.
+    pub both_ways: bool,
 }
 
-/// The prefilter of one protocol class.
+impl FastPatternEntry {
+    /// True when the rule admits a packet between these ports (`None`: a
+    /// packet without ports, which only port-`any` rules admit).
+    fn admits(&self, ports: Option<(u16, u16)>) -> bool {
+        match ports {
+            None => self.src_ports.is_any() && self.dst_ports.is_any(),
+            Some((s, d)) => {
+                (self.src_ports.contains(s) && self.dst_ports.contains(d))
+                    || (self.both_ways && self.src_ports.contains(d) && self.dst_ports.contains(s))
+            }
+        }
+    }
+}
+
+/// One index per distinct (buffer, transforms) of `entries`.
+fn build_indices<'a>(entries: impl Iterator<Item = &'a FastPatternEntry>) -> Vec<PatternIndex> {
+    let mut by_key: Vec<(BufferKey, Vec<&FastPatternEntry>)> = Vec::new();
+    for e in entries {
+        match by_key
+            .iter_mut()
+            .find(|(k, _)| k.0 == e.buffer && k.1 == e.transforms)
+        {
+            Some((_, v)) => v.push(e),
+            None => by_key.push(((e.buffer, e.transforms.clone()), vec![e])),
+        }
+    }
+    by_key
+        .into_iter()
+        .map(|((buffer, transforms), entries)| {
+            // One pattern per distinct (lowercased) byte string.
+            let mut ids: HashMap<Vec<u8>, usize> = HashMap::new();
+            let mut pats: Vec<Vec<u8>> = Vec::new();
+            let mut rules_of: Vec<Vec<u32>> = Vec::new();
+            for e in entries {
+                let key = e.bytes.to_ascii_lowercase();
+                let id = *ids.entry(key.clone()).or_insert_with(|| {
+                    pats.push(key);
+                    rules_of.push(Vec::new());
+                    pats.len() - 1
+                });
+                if rules_of[id].last() != Some(&e.rule) {
+                    rules_of[id].push(e.rule);
+                }
+            }
+            PatternIndex {
+                buffer,
+                transforms,
+                scan: AnchorScan::new(&pats),
+                rules_of,
+            }
+        })
+        .collect()
+}
+
+/// Most port classes' pattern sets a group keeps built; past it the cache
+/// is emptied and sets are rebuilt as packets need them.
+const MAX_PORT_SETS: usize = 256;
+
+/// The payload fast patterns of a group, split by the packet's ports as
+/// Suricata's port groups do: a packet between ports 80 and 41000 scans
+/// only the patterns of rules admitting those ports. Ports are sorted into
+/// classes (the intervals between every port boundary any rule names, so
+/// every rule admits all or none of a class); the index of a (source class,
+/// destination class) pair is built the first time a packet needs it.
+#[derive(Debug, Default)]
+pub(crate) struct PortSplit {
+    bounds: Vec<u16>,
+    entries: Vec<FastPatternEntry>,
+    cache: FastMap<(u32, u32), Vec<PatternIndex>>,
+    /// Times the cache was emptied because it held [`MAX_PORT_SETS`].
+    pub evictions: u64,
+}
+
+impl std::fmt::Debug for FastPatternEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FastPatternEntry")
+            .field("rule", &self.rule)
+            .field("buffer", &self.buffer)
+            .finish_non_exhaustive()
+    }
+}
+
+fn port_bounds(spec: &PortSpec, out: &mut Vec<u16>) {
+    match spec {
+        PortSpec::Any => {}
+        PortSpec::Range(lo, hi) => {
+            out.push(*lo);
+            if let Some(next) = hi.checked_add(1) {
+                out.push(next);
+            }
+        }
+        PortSpec::List(items) => items.iter().for_each(|i| port_bounds(i, out)),
+        PortSpec::Not(inner) => port_bounds(inner, out),
+    }
+}
+
+impl PortSplit {
+    fn new(entries: Vec<FastPatternEntry>) -> Self {
+        let mut bounds = vec![0u16];
+        for e in &entries {
+            port_bounds(&e.src_ports, &mut bounds);
+            port_bounds(&e.dst_ports, &mut bounds);
+        }
+        bounds.sort_unstable();
+        bounds.dedup();
+        PortSplit {
+            bounds,
+            entries,
+            cache: FastMap::default(),
+            evictions: 0,
+        }
+    }
+
+    /// The class of a port: the index of its interval.
+    fn class(&self, port: u16) -> u32 {
+        (self.bounds.partition_point(|&b| b <= port) - 1) as u32
+    }
+
+    /// The indices of the payload patterns whose rules admit these ports.
+    pub(crate) fn indices(&mut self, ports: Option<(u16, u16)>) -> &[PatternIndex] {
+        if self.entries.is_empty() {
+            return &[];
+        }
+        let key = match ports {
+            Some((s, d)) => (self.class(s), self.class(d)),
+            None => (u32::MAX, u32::MAX),
+        };
+        if !self.cache.contains_key(&key) {
+            if self.cache.len() >= MAX_PORT_SETS {
+                self.cache.clear();
+                self.evictions += 1;
+            }
+            // Every port of a class behaves as its first one.
+            let rep = ports.map(|_| (self.bounds[key.0 as usize], self.bounds[key.1 as usize]));
+            let built = build_indices(self.entries.iter().filter(|e| e.admits(rep)));
+            self.cache.insert(key, built);
+        }
+        self.cache.get(&key).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Distinct payload fast patterns (over all ports).
+    fn len(&self) -> usize {
+        let mut seen: Vec<Vec<u8>> = self
+            .entries
+            .iter()
+            .map(|e| e.bytes.to_ascii_lowercase())
+            .collect();
+        seen.sort_unstable();
+        seen.dedup();
+        seen.len()
+    }
+}
+
+/// The prefilter of one protocol class and zone pair.
 #[derive(Debug, Default)]
 pub(crate) struct Group {
+    /// Fast patterns in application buffers (one index per buffer).
     pub patterns: Vec<PatternIndex>,
+    /// Fast patterns in the packet payload, split by ports.
+    pub payload: PortSplit,
     pub header: HeaderIndex,
     /// Rules without a usable fast pattern, by the first buffer they need.
     pub always: Vec<(Buffer, u32)>,
@@ -230,94 +402,59 @@ pub(crate) struct GroupBuilder {
 }
 
 impl GroupBuilder {
-    pub(crate) fn new() -> Self {
+    /// A builder of `groups` groups, numbered from 0.
+    pub(crate) fn new(groups: usize) -> Self {
         GroupBuilder {
-            fast: (0..CLASSES).map(|_| Vec::new()).collect(),
-            header: (0..CLASSES).map(|_| HeaderIndex::default()).collect(),
-            always: (0..CLASSES).map(|_| Vec::new()).collect(),
+            fast: (0..groups).map(|_| Vec::new()).collect(),
+            header: (0..groups).map(|_| HeaderIndex::default()).collect(),
+            always: (0..groups).map(|_| Vec::new()).collect(),
         }
     }
 
     pub(crate) fn header_only(
         &mut self,
-        classes: &[usize],
+        groups: &[usize],
         rule: u32,
         h: &crate::header::RuleHeader,
     ) {
-        for &c in classes {
+        for &c in groups {
             self.header[c].insert(rule, h);
         }
     }
 
-    pub(crate) fn fast_pattern(&mut self, classes: &[usize], e: FastPatternEntry) {
-        for &c in &classes[1..] {
-            self.fast[c].push(FastPatternEntry {
-                rule: e.rule,
-                buffer: e.buffer,
-                transforms: e.transforms.clone(),
-                bytes: e.bytes.clone(),
-            });
+    pub(crate) fn fast_pattern(&mut self, groups: &[usize], e: FastPatternEntry) {
+        let Some((&first, rest)) = groups.split_first() else {
+            return;
+        };
+        for &c in rest {
+            self.fast[c].push(e.clone());
         }
-        self.fast[classes[0]].push(e);
+        self.fast[first].push(e);
     }
 
-    pub(crate) fn always(&mut self, classes: &[usize], buffer: Buffer, rule: u32) {
-        for &c in classes {
+    pub(crate) fn always(&mut self, groups: &[usize], buffer: Buffer, rule: u32) {
+        for &c in groups {
             self.always[c].push((buffer, rule));
         }
     }
 
-    /// Builds the groups; also returns the total number of patterns (the
-    /// length of the per-pattern stamp table).
-    pub(crate) fn build(self) -> Result<(Vec<Group>, usize), String> {
-        let mut groups = Vec::new();
-        let mut base = 0usize;
-        for ((fast, header), always) in self.fast.into_iter().zip(self.header).zip(self.always) {
-            let mut by_key: Vec<(BufferKey, Vec<FastPatternEntry>)> = Vec::new();
-            for e in fast {
-                match by_key
-                    .iter_mut()
-                    .find(|(k, _)| k.0 == e.buffer && k.1 == e.transforms)
-                {
-                    Some((_, v)) => v.push(e),
-                    None => by_key.push(((e.buffer, e.transforms.clone()), vec![e])),
+    /// Builds the groups.
+    pub(crate) fn build(self) -> Vec<Group> {
+        self.fast
+            .into_iter()
+            .zip(self.header)
+            .zip(self.always)
+            .map(|((fast, header), always)| {
+                let (payload, app): (Vec<_>, Vec<_>) =
+                    fast.into_iter().partition(|e| e.buffer == Buffer::Packet);
+                Group {
+                    patterns: build_indices(app.iter()),
+                    payload: PortSplit::new(payload),
+                    header,
+                    always,
                 }
-            }
-            let mut patterns = Vec::new();
-            for ((buffer, transforms), entries) in by_key {
-                // One automaton pattern per distinct (lowercased) byte string.
-                let mut ids: HashMap<Vec<u8>, usize> = HashMap::new();
-                let mut pats: Vec<Vec<u8>> = Vec::new();
-                let mut rules_of: Vec<Vec<u32>> = Vec::new();
-                for e in entries {
-                    let key = e.bytes.to_ascii_lowercase();
-                    let id = *ids.entry(key.clone()).or_insert_with(|| {
-                        pats.push(key);
-                        rules_of.push(Vec::new());
-                        pats.len() - 1
-                    });
-                    if rules_of[id].last() != Some(&e.rule) {
-                        rules_of[id].push(e.rule);
-                    }
-                }
-                let scan = AnchorScan::new(&pats);
-                let n = rules_of.len();
-                patterns.push(PatternIndex {
-                    buffer,
-                    transforms,
-                    scan,
-                    rules_of,
-                    base,
-                });
-                base += n;
-            }
-            groups.push(Group {
-                patterns,
-                header,
-                always,
-            });
-        }
-        Ok((groups, base))
+            })
+            .collect()
     }
 }
 
@@ -332,27 +469,33 @@ impl Group {
     ) {
         self.header.candidates(src, dst, ports, out);
     }
+
+    /// Distinct fast patterns indexed.
+    pub(crate) fn pattern_count(&self) -> usize {
+        self.patterns.iter().map(PatternIndex::len).sum::<usize>() + self.payload.len()
+    }
 }
 
 impl PatternIndex {
     /// Adds the rules whose fast pattern occurs in `data`, once per
-    /// pattern however often it occurs (`stamps` holds the generation in
-    /// which each pattern was last seen).
-    pub(crate) fn candidates(
-        &self,
-        data: &[u8],
-        stamps: &mut [u32],
-        generation: u32,
-        out: &mut Vec<u32>,
-    ) {
+    /// pattern however often it occurs.
+    pub(crate) fn candidates(&self, data: &[u8], scratch: &mut ScanScratch, out: &mut Vec<u32>) {
+        let words = self.rules_of.len().div_ceil(64);
+        if scratch.seen.len() < words {
+            scratch.seen.resize(words, 0);
+        }
+        let ScanScratch { seen, hits } = scratch;
         self.scan.scan(data, |id| {
-            let id = id as usize;
-            let stamp = &mut stamps[self.base + id];
-            if *stamp != generation {
-                *stamp = generation;
-                out.extend_from_slice(&self.rules_of[id]);
+            let (w, bit) = (id as usize / 64, 1u64 << (id % 64));
+            if seen[w] & bit == 0 {
+                seen[w] |= bit;
+                hits.push(id);
+                out.extend_from_slice(&self.rules_of[id as usize]);
             }
         });
+        for id in hits.drain(..) {
+            seen[id as usize / 64] = 0;
+        }
     }
 
     /// Number of distinct patterns.

@@ -2,7 +2,8 @@
 //! bounded reassembler ([`crate::reassembly`]); HTTP requests and responses
 //! and TLS ClientHellos parsed from the streams become sets of inspection
 //! buffers (`http.uri`, `http.host`, `tls.sni`, `file.data`, ...), each
-//! inspected once, as Suricata inspects a transaction.
+//! inspected once, as Suricata inspects a transaction. The same reassembled
+//! bytes feed the raw stream inspection of payload rules ([`StreamPosition`]).
 
 use super::flows::FlowKey;
 use crate::reassembly::{
@@ -12,6 +13,7 @@ use tripline_core::{Header, Timestamp};
 use tripline_rules::Buffer;
 use tripline_rules::header::AppProto;
 use tripline_rules::matcher::Buffers;
+use tripline_rules::matcher::context::StreamData;
 
 /// One application transaction's buffers, handed to the inspector.
 pub(crate) struct Transaction<'a> {
@@ -23,17 +25,40 @@ pub(crate) struct Transaction<'a> {
     pub buffers: Buffers<'a>,
 }
 
+/// Where one segment left its direction's stream: the bytes that became in
+/// order with it and the overlap before them, as stream offsets, so they can
+/// be read back after the application parsers ran.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct StreamPosition {
+    direction: Direction,
+    /// Stream offset of the first overlap byte.
+    from: u64,
+    /// Stream offset of the first new byte.
+    new_at: u64,
+    /// The segment's payload is in the stream.
+    taken: bool,
+}
+
 /// Reassembly and application parsing for the signature detector.
 pub(crate) struct AppInspect {
     streams: Reassembler<FlowKey>,
     parsers: AppLayer,
+    /// Run the HTTP/TLS parsers; off when no rule needs the application
+    /// layer (streams are then reassembled for raw inspection only and
+    /// their bytes released as soon as they are in order).
+    parse_app: bool,
 }
 
 impl AppInspect {
-    pub(crate) fn new(config: ReassemblyConfig) -> Self {
+    pub(crate) fn new(
+        config: ReassemblyConfig,
+        http: tripline_ingest::app::http::HttpLimits,
+        parse_app: bool,
+    ) -> Self {
         AppInspect {
             streams: Reassembler::new(config),
-            parsers: AppLayer::default(),
+            parsers: AppLayer::new(http),
+            parse_app,
         }
     }
 
@@ -46,7 +71,36 @@ impl AppInspect {
         }
     }
 
-    /// Feeds one TCP segment; calls `on_tx` for every transaction it completes.
+    /// The stream data at `pos` for raw stream inspection: `overlap` bytes
+    /// at most before the new ones.
+    pub(crate) fn stream_data(
+        &self,
+        key: &FlowKey,
+        pos: &StreamPosition,
+        overlap: usize,
+    ) -> StreamData<'_> {
+        let none = StreamData {
+            bytes: &[],
+            new_from: 0,
+            payload_in_stream: pos.taken,
+        };
+        let Some(stream) = self.streams.stream(key) else {
+            return none;
+        };
+        let from = pos.from.max(pos.new_at.saturating_sub(overlap as u64));
+        let (start, bytes) = stream.half(pos.direction).retained_from(from);
+        if start > pos.new_at {
+            return none;
+        }
+        StreamData {
+            bytes,
+            new_from: ((pos.new_at - start) as usize).min(bytes.len()),
+            payload_in_stream: pos.taken,
+        }
+    }
+
+    /// Feeds one TCP segment; calls `on_tx` for every transaction it
+    /// completes and returns where the segment left its direction's stream.
     pub(crate) fn segment(
         &mut self,
         key: &FlowKey,
@@ -55,10 +109,8 @@ impl AppInspect {
         ts: Timestamp,
         to_server: bool,
         on_tx: &mut dyn FnMut(&Transaction<'_>),
-    ) {
-        let Some(tcp) = h.tcp() else {
-            return;
-        };
+    ) -> Option<StreamPosition> {
+        let tcp = h.tcp()?;
         let direction = if to_server {
             Direction::ToServer
         } else {
@@ -73,12 +125,21 @@ impl AppInspect {
             ts,
         };
         let chunk = self.streams.segment(key, &seg);
-        if chunk.is_empty() && !chunk.closed {
-            return;
-        }
-        let Some(stream) = self.streams.stream_mut(key) else {
-            return;
+        let pos = StreamPosition {
+            direction,
+            from: chunk.offset,
+            new_at: chunk.offset + chunk.new_from as u64,
+            taken: chunk.taken,
         };
+        if chunk.is_empty() && !chunk.closed {
+            return Some(pos);
+        }
+        let stream = self.streams.stream_mut(key)?;
+        if !self.parse_app {
+            let n = stream.unconsumed(direction).len();
+            stream.consume(direction, n);
+            return Some(pos);
+        }
         self.parsers.parse(stream, direction, &mut |ev| {
             let mut b = Buffers::new();
             let tx = match ev {
@@ -98,6 +159,9 @@ impl AppInspect {
                     set_opt(&mut b, Buffer::HttpContentType, r.content_type);
                     if !r.body.is_empty() {
                         b.set(Buffer::HttpRequestBody, r.body);
+                        if is_upload(r.method, r.content_type) {
+                            b.set(Buffer::FileData, r.body);
+                        }
                     }
                     Transaction {
                         proto: AppProto::Http,
@@ -139,7 +203,17 @@ impl AppInspect {
             };
             on_tx(&tx);
         });
+        Some(pos)
     }
+}
+
+/// True when Suricata treats a request body as a file (`file.data`): the
+/// body of a POST or PUT that is not multipart (multipart bodies carry
+/// their files in parts, which are not extracted here).
+fn is_upload(method: &[u8], content_type: Option<&[u8]>) -> bool {
+    let multipart = content_type
+        .is_some_and(|ct| ct.len() >= 10 && ct[..10].eq_ignore_ascii_case(b"multipart/"));
+    !multipart && (method.eq_ignore_ascii_case(b"POST") || method.eq_ignore_ascii_case(b"PUT"))
 }
 
 fn set_opt<'a>(b: &mut Buffers<'a>, buffer: Buffer, v: Option<&'a [u8]>) {

@@ -47,6 +47,9 @@ enum Handshake {
     Midstream,
     SynSent,
     SynAckSeen,
+    /// Split handshake: the server sent its own SYN and the client answered
+    /// with SYN/ACK; the server's ACK completes it.
+    SplitSynAckSeen,
     Done,
 }
 
@@ -69,6 +72,9 @@ pub(crate) struct FlowOptions {
     /// Flows picked up without their handshake count as established
     /// (Suricata's `stream.midstream`).
     pub midstream: bool,
+    /// Handshakes seen from one side only complete on that side's next
+    /// packet (Suricata's `stream.async-oneside`).
+    pub async_oneside: bool,
     /// A flow idle this long starts over.
     pub idle_timeout_ns: i64,
 }
@@ -146,9 +152,18 @@ impl SigFlows {
         let was_done = f.handshake == Handshake::Done;
         if !is_new && let Some(t) = tcp {
             let flags = t.flags.0;
+            let ack_only = flags & 0x10 != 0 && flags & 0x02 == 0;
             f.handshake = match (f.handshake, to_server) {
                 (Handshake::SynSent, false) if flags & 0x12 == 0x12 => Handshake::SynAckSeen,
-                (Handshake::SynAckSeen, true) if flags & 0x10 != 0 && flags & 0x02 == 0 => {
+                (Handshake::SynSent, true) if flags & 0x12 == 0x12 => Handshake::SplitSynAckSeen,
+                (Handshake::SynAckSeen, true) | (Handshake::SplitSynAckSeen, false) if ack_only => {
+                    Handshake::Done
+                }
+                // One side only: the SYN's sender goes on (SYN, then ACK),
+                // or the SYN/ACK's sender does (SYN/ACK, then ACK).
+                (Handshake::SynSent, true) | (Handshake::SynAckSeen, false)
+                    if opts.async_oneside && ack_only =>
+                {
                     Handshake::Done
                 }
                 (h, _) => h,
@@ -196,13 +211,60 @@ mod tests {
     }
 
     fn flows(midstream: bool) -> SigFlows {
+        flows_with(midstream, false)
+    }
+
+    fn flows_with(midstream: bool, async_oneside: bool) -> SigFlows {
         SigFlows::new(
             16,
             FlowOptions {
                 midstream,
+                async_oneside,
                 idle_timeout_ns: 600_000_000_000,
             },
         )
+    }
+
+    /// Steps of (header, expected to_server, expected established).
+    fn run(f: &mut SigFlows, steps: &[(Header, bool, bool)]) {
+        for (i, (h, to_server, est)) in steps.iter().enumerate() {
+            let (ctx, _) = f.observe(Timestamp(i as i64), h, 10);
+            assert_eq!(
+                (ctx.to_server, ctx.established),
+                (*to_server, *est),
+                "step {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn split_handshake_is_established() {
+        let (c, s) = ("1.1.1.1", "2.2.2.2");
+        run(
+            &mut flows(false),
+            &[
+                (pkt(c, 12345, s, 80, 0x02), true, false),
+                (pkt(s, 80, c, 12345, 0x10), false, false),
+                (pkt(s, 80, c, 12345, 0x02), false, false),
+                (pkt(c, 12345, s, 80, 0x12), true, false),
+                (pkt(s, 80, c, 12345, 0x10), false, false),
+                (pkt(c, 12345, s, 80, 0x18), true, true),
+            ],
+        );
+    }
+
+    #[test]
+    fn one_sided_sessions_only_with_async_oneside() {
+        let (c, s) = ("10.0.1.150", "123.125.50.47");
+        let steps = |est| {
+            [
+                (pkt(s, 143, c, 55774, 0x12), false, false),
+                (pkt(s, 143, c, 55774, 0x18), false, false),
+                (pkt(s, 143, c, 55774, 0x18), false, est),
+            ]
+        };
+        run(&mut flows_with(true, false), &steps(false));
+        run(&mut flows_with(true, true), &steps(true));
     }
 
     #[test]
@@ -217,14 +279,7 @@ mod tests {
             (pkt(c, 1000, s, 80, 0x18), true, true),
             (pkt(s, 80, c, 1000, 0x18), false, true),
         ];
-        for (i, (h, to_server, est)) in steps.iter().enumerate() {
-            let (ctx, _) = f.observe(Timestamp(i as i64), h, 10);
-            assert_eq!(
-                (ctx.to_server, ctx.established),
-                (*to_server, *est),
-                "step {i}"
-            );
-        }
+        run(&mut f, &steps);
     }
 
     #[test]

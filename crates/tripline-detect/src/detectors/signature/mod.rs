@@ -7,6 +7,15 @@
 //! the flow's flowbits; [`buffers`] fills the inspection buffers (payload,
 //! `dns.query`, ...); the matcher picks candidates with its prefilter and
 //! verifies them; each match becomes an [`Alert`] ([`alert`]).
+//!
+//! TCP segments go through the bounded reassembler ([`app`]) when a loaded
+//! rule needs it: application buffers (`http.*`, `tls.sni`, ...) come from
+//! the reassembled streams, and on established flows payload rules also see
+//! the raw stream (Suricata's stream inspection: the bytes that became in
+//! order with the packet plus an overlap before them, each stream position
+//! alerting once; `flow:only_stream`/`no_stream`, `dsize`, `tcp-pkt`,
+//! `tcp-stream` choose between stream and packet as in Suricata). Rule sets
+//! without such rules do not reassemble at all.
 
 mod alert;
 mod app;
@@ -15,6 +24,7 @@ mod flows;
 
 use super::{DetectContext, Detector};
 use crate::engine::EngineOutput;
+use crate::reassembly::ReassemblyConfig;
 use flows::{FlowOptions, SigFlows};
 use std::sync::Arc;
 use tripline_core::{Header, Record};
@@ -33,12 +43,23 @@ pub struct SignatureConfig {
     /// Count TCP flows picked up mid-stream as established
     /// (Suricata's `stream.midstream`, default false).
     pub midstream: bool,
+    /// Let TCP sessions seen from one side only become established
+    /// (Suricata's `stream.async-oneside`, default false).
+    pub async_oneside: bool,
     /// Most flows tracked for flow state and flowbits.
     pub max_flows: usize,
     /// Threshold / xbits table caps.
     pub limits: MatcherLimits,
     /// Run header-only rules on firewall log records.
     pub on_firewall_logs: bool,
+    /// Caps of the TCP reassembly behind application buffers and raw
+    /// stream inspection (`depth` is Suricata's `stream.reassembly.depth`);
+    /// its look-back `window` is the overlap the stream inspection keeps
+    /// before the new bytes.
+    pub reassembly: ReassemblyConfig,
+    /// HTTP parser caps: body bytes kept for inspection (Suricata's
+    /// `request-body-limit`/`response-body-limit`) and decompression layers.
+    pub http: tripline_ingest::app::http::HttpLimits,
 }
 
 impl SignatureConfig {
@@ -49,9 +70,12 @@ impl SignatureConfig {
             rules: Arc::new(rules),
             classifications: classifications.map(Arc::new),
             midstream: false,
+            async_oneside: false,
             max_flows: 100_000,
             limits: MatcherLimits::default(),
             on_firewall_logs: true,
+            reassembly: ReassemblyConfig::default(),
+            http: Default::default(),
         }
     }
 }
@@ -77,6 +101,11 @@ pub struct SignatureDetector {
     flows: SigFlows,
     scratch: buffers::Scratch,
     app: app::AppInspect,
+    /// A rule needs reassembled TCP streams (application layer or raw
+    /// stream inspection); without one, segments are not reassembled.
+    reassemble: bool,
+    /// A rule inspects the raw stream of established TCP flows.
+    stream_rules: bool,
     matches: Vec<Match>,
 }
 
@@ -88,15 +117,20 @@ impl SignatureDetector {
             config.max_flows,
             FlowOptions {
                 midstream: config.midstream,
+                async_oneside: config.async_oneside,
                 idle_timeout_ns: 600_000_000_000,
             },
         );
+        let stream_rules = matcher.inspects_stream();
+        let app_rules = matcher.uses_app_layer();
         SignatureDetector {
             refused: refused.into_iter().map(|(i, e)| (i, e.0)).collect(),
+            reassemble: stream_rules || app_rules,
+            stream_rules,
             matcher,
             flows,
             scratch: buffers::Scratch::default(),
-            app: app::AppInspect::new(crate::reassembly::ReassemblyConfig::default()),
+            app: app::AppInspect::new(config.reassembly.clone(), config.http.clone(), app_rules),
             matches: Vec::new(),
             config,
         }
@@ -206,11 +240,15 @@ impl Detector for SignatureDetector {
                     scratch,
                     app,
                     matches,
+                    reassemble,
+                    stream_rules,
                     ..
                 } = self;
+                let tcp = p.header.protocol == 6 && *reassemble;
                 // Application transactions completed by this segment.
-                if p.header.protocol == 6 {
-                    app.segment(
+                let mut position = None;
+                if tcp {
+                    position = app.segment(
                         &key,
                         &p.header,
                         p.payload,
@@ -233,8 +271,13 @@ impl Detector for SignatureDetector {
                 }
                 let mut inspect = Inspect::packet(p.ts, &p.header, p.payload, flow);
                 scratch.fill(&p.header, p.payload, &mut inspect);
-                if inspect.app_proto.is_none() && p.header.protocol == 6 {
+                if inspect.app_proto.is_none() && tcp {
                     inspect.app_proto = app.proto(&key);
+                }
+                // Raw stream inspection on established flows (as Suricata,
+                // whose stream engine takes data only once the session is).
+                if let Some(pos) = position.filter(|_| *stream_rules && flow.established) {
+                    inspect.stream = Some(app.stream_data(&key, &pos, config.reassembly.window));
                 }
                 let evidence = Evidence::of(p.ts, &p.header, p.payload, inspect.app_proto);
                 matcher.inspect(&inspect, &mut f.bits, matches);
@@ -255,5 +298,37 @@ impl Detector for SignatureDetector {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tripline_core::HomeNets;
+    use tripline_rules::{Variables, parse_rule};
+
+    fn detector(texts: &[&str]) -> SignatureDetector {
+        let vars = Variables::suricata_defaults(&HomeNets::default());
+        let rules = texts
+            .iter()
+            .map(|t| parse_rule(t, &vars).unwrap_or_else(|e| panic!("{t}: {e}")))
+            .collect();
+        SignatureDetector::new(SignatureConfig::with_rules(rules, None))
+    }
+
+    #[test]
+    fn reassembles_only_for_rules_that_need_streams() {
+        let d = detector(&[
+            r#"alert udp any any -> any any (content:"x"; sid:1;)"#,
+            r#"alert tcp any any -> any any (flags:S; sid:2;)"#,
+            r#"alert tcp any any -> any any (dsize:>10; content:"x"; sid:3;)"#,
+            r#"alert tcp any any -> any any (flow:no_stream; content:"x"; sid:4;)"#,
+            r#"alert tcp-pkt any any -> any any (content:"x"; sid:5;)"#,
+        ]);
+        assert!(!d.reassemble && !d.stream_rules);
+        let d = detector(&[r#"alert tcp any any -> any any (content:"x"; sid:1;)"#]);
+        assert!(d.reassemble && d.stream_rules);
+        let d = detector(&[r#"alert http any any -> any any (http.uri; content:"x"; sid:1;)"#]);
+        assert!(d.reassemble && !d.stream_rules);
     }
 }
