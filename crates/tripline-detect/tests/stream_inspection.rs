@@ -140,6 +140,38 @@ fn content_spanning_two_segments_alerts_once() {
 }
 
 #[test]
+fn fast_pattern_in_an_earlier_segment_still_makes_the_rule_a_candidate() {
+    // The stream scan only re-reads as much look-back as the longest
+    // pattern needs; a rule whose fast pattern was found before is
+    // remembered while that pattern can be in the look-back.
+    let mut c = Conn::new(
+        &[
+            r#"alert tcp any any -> any any (msg:"two parts"; flow:established,to_server; content:"LONGFASTPATTERN"; content:"tail"; distance:0; sid:3;)"#,
+        ],
+        ReassemblyConfig::default(),
+    );
+    c.data(0, b"xx LONGFASTPATTERN then");
+    assert!(c.sids().is_empty());
+    c.data(23, b" some more bytes");
+    c.data(39, b" and a tail");
+    assert_eq!(c.sids(), vec![3]);
+    // Beyond the look-back window the earlier pattern is gone.
+    let mut far = Conn::new(
+        &[
+            r#"alert tcp any any -> any any (msg:"two parts"; flow:established,to_server; content:"LONGFASTPATTERN"; content:"tail"; distance:0; sid:3;)"#,
+        ],
+        ReassemblyConfig {
+            window: 64,
+            ..ReassemblyConfig::default()
+        },
+    );
+    far.data(0, b"xx LONGFASTPATTERN then");
+    far.data(23, &[b'.'; 200]);
+    far.data(223, b" and a tail");
+    assert!(far.sids().is_empty());
+}
+
+#[test]
 fn content_in_one_segment_alerts_once_not_per_packet_and_stream() {
     let mut c = Conn::new(
         &[r#"alert tcp any any -> any any (msg:"one"; content:"needle"; sid:2;)"#],

@@ -68,6 +68,8 @@ pub struct FlowContext {
 pub struct StreamData<'a> {
     /// The overlap followed by the new bytes.
     pub bytes: &'a [u8],
+    /// Stream offset of `bytes[0]` (bytes of this direction before it).
+    pub offset: u64,
     /// Index in `bytes` where the new bytes start.
     pub new_from: usize,
     /// The packet's payload went into the stream (in order, or buffered

@@ -346,7 +346,7 @@ impl SignatureMatcher {
     /// packets without a flow).
     pub fn inspect(&mut self, i: &Inspect<'_>, bits: &mut FlowBits, out: &mut Vec<Match>) {
         self.stats.packets += 1;
-        self.collect_candidates(i);
+        self.collect_candidates(i, bits);
         let first_out = out.len();
         let candidates = std::mem::take(&mut self.candidates);
         for &c in &candidates {
@@ -412,7 +412,7 @@ impl SignatureMatcher {
         true
     }
 
-    fn collect_candidates(&mut self, i: &Inspect<'_>) {
+    fn collect_candidates(&mut self, i: &Inspect<'_>, bits: &mut FlowBits) {
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
             self.stamps.iter_mut().for_each(|s| *s = 0);
@@ -436,9 +436,13 @@ impl SignatureMatcher {
         if !i.header_only {
             let before = self.candidates.len();
             // Raw stream inspection: the payload patterns also run over the
-            // stream's overlap and new bytes. When the new bytes begin with
-            // this packet's payload, scanning the payload again finds nothing
-            // more, so it is skipped.
+            // stream's new bytes, and over as much of the look-back before
+            // them as a pattern spanning the boundary needs; rules whose
+            // pattern an earlier scan of this direction found are kept while
+            // it can still be in the look-back (the flow's state remembers
+            // them). When the new bytes begin with this packet's payload,
+            // scanning the payload again finds nothing more, so it is
+            // skipped.
             let stream = i.stream.filter(|s| s.has_new());
             let payload_scanned_in_stream = stream.is_some_and(|s| {
                 s.payload_in_stream
@@ -465,8 +469,21 @@ impl SignatureMatcher {
                 if let Some(s) = stream
                     && raw_payload
                 {
-                    self.stats.scanned_bytes += s.bytes.len() as u64;
-                    p.candidates(s.bytes, &mut self.scratch, &mut self.candidates);
+                    let to_server = i.flow.to_server;
+                    let look = if bits.stream_rescan(to_server, s.offset) {
+                        s.new_from
+                    } else {
+                        p.max_len().saturating_sub(1).min(s.new_from)
+                    };
+                    let region = &s.bytes[s.new_from - look..];
+                    self.stats.scanned_bytes += region.len() as u64;
+                    let found_from = self.candidates.len();
+                    p.candidates(region, &mut self.scratch, &mut self.candidates);
+                    let until = s.offset + s.bytes.len() as u64;
+                    for &r in &self.candidates[found_from..] {
+                        bits.remember_stream(to_server, r, until);
+                    }
+                    bits.recent_stream(to_server, s.offset, &mut self.candidates);
                 }
             }
             let after_patterns = self.candidates.len();

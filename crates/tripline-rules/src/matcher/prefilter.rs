@@ -210,6 +210,8 @@ pub(crate) struct PatternIndex {
     pub transforms: Vec<Transform>,
     scan: AnchorScan,
     rules_of: Vec<Vec<u32>>,
+    /// The longest pattern, in bytes.
+    max_len: usize,
 }
 
 /// A buffer with the transforms applied to it.
@@ -275,6 +277,7 @@ fn build_indices<'a>(entries: impl Iterator<Item = &'a FastPatternEntry>) -> Vec
             PatternIndex {
                 buffer,
                 transforms,
+                max_len: pats.iter().map(Vec::len).max().unwrap_or(0),
                 scan: AnchorScan::new(&pats),
                 rules_of,
             }
@@ -501,5 +504,12 @@ impl PatternIndex {
     /// Number of distinct patterns.
     pub(crate) fn len(&self) -> usize {
         self.rules_of.len()
+    }
+
+    /// The longest pattern, in bytes: a scan resuming after earlier bytes
+    /// needs this many minus one of them again to find patterns spanning
+    /// the boundary.
+    pub(crate) fn max_len(&self) -> usize {
+        self.max_len
     }
 }

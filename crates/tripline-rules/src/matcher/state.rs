@@ -10,11 +10,30 @@ use tripline_core::Timestamp;
 /// Most flowbits one flow can hold; further sets are dropped (and counted).
 pub const MAX_FLOWBITS: usize = 64;
 
-/// The flowbits set on one flow. The caller keeps one per flow and hands it
-/// to every inspection of that flow's packets.
+/// Rules whose fast pattern a stream scan found, remembered while the
+/// pattern can still be inside a later packet's look-back window.
+pub(crate) const MAX_STREAM_RECENT: usize = 64;
+
+/// A rule found by a stream scan of one direction, until the look-back of a
+/// later chunk starts at or after `until` (the end of the scanned bytes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct StreamRecent {
+    rule: u32,
+    to_server: bool,
+    until: u64,
+}
+
+/// The per-flow state of the matcher: the flowbits set on the flow, and
+/// which rules recent stream scans found. The caller keeps one per flow and
+/// hands it to every inspection of that flow's packets.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FlowBits {
     bits: Vec<u16>,
+    recent: Vec<StreamRecent>,
+    /// Per direction (to client, to server): when more rules were found
+    /// than [`MAX_STREAM_RECENT`], whole look-back windows are scanned again
+    /// until chunks start at or after this offset.
+    rescan_until: [u64; 2],
 }
 
 impl FlowBits {
@@ -45,6 +64,48 @@ impl FlowBits {
     /// Number of bits set.
     pub fn len(&self) -> usize {
         self.bits.len()
+    }
+
+    /// True when the look-back of a chunk of this direction starting at
+    /// `chunk_start` must be scanned whole (rules were not remembered).
+    pub(crate) fn stream_rescan(&self, to_server: bool, chunk_start: u64) -> bool {
+        chunk_start < self.rescan_until[usize::from(to_server)]
+    }
+
+    /// Remembers that a stream scan of this direction ending at `until`
+    /// found `rule`.
+    pub(crate) fn remember_stream(&mut self, to_server: bool, rule: u32, until: u64) {
+        if let Some(r) = self
+            .recent
+            .iter_mut()
+            .find(|r| r.rule == rule && r.to_server == to_server)
+        {
+            r.until = r.until.max(until);
+            return;
+        }
+        if self.recent.len() >= MAX_STREAM_RECENT {
+            let d = usize::from(to_server);
+            self.rescan_until[d] = self.rescan_until[d].max(until);
+            return;
+        }
+        self.recent.push(StreamRecent {
+            rule,
+            to_server,
+            until,
+        });
+    }
+
+    /// Adds the remembered rules of this direction whose pattern can still
+    /// be inside a chunk starting at `chunk_start`, forgetting the others.
+    pub(crate) fn recent_stream(&mut self, to_server: bool, chunk_start: u64, out: &mut Vec<u32>) {
+        self.recent
+            .retain(|r| r.to_server != to_server || chunk_start < r.until);
+        out.extend(
+            self.recent
+                .iter()
+                .filter(|r| r.to_server == to_server)
+                .map(|r| r.rule),
+        );
     }
 
     /// True when no bit is set.
@@ -234,6 +295,29 @@ impl XBits {
 mod tests {
     use super::*;
     use std::net::Ipv4Addr;
+
+    #[test]
+    fn stream_recent_rules_expire_and_overflow_to_a_rescan() {
+        let mut f = FlowBits::default();
+        f.remember_stream(true, 7, 100);
+        f.remember_stream(false, 8, 100);
+        let mut out = Vec::new();
+        f.recent_stream(true, 99, &mut out);
+        assert_eq!(out, vec![7]);
+        out.clear();
+        f.recent_stream(true, 100, &mut out);
+        assert!(
+            out.is_empty(),
+            "a chunk starting at the end no longer holds it"
+        );
+        f.recent_stream(false, 50, &mut out);
+        assert_eq!(out, vec![8], "the other direction keeps its own");
+        for rule in 0..(MAX_STREAM_RECENT as u32 + 1) {
+            f.remember_stream(true, 1000 + rule, 500);
+        }
+        assert!(f.stream_rescan(true, 499) && !f.stream_rescan(true, 500));
+        assert!(!f.stream_rescan(false, 0));
+    }
 
     fn ts(s: u64) -> Timestamp {
         Timestamp(s as i64 * 1_000_000_000)

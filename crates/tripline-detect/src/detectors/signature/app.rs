@@ -81,6 +81,7 @@ impl AppInspect {
     ) -> StreamData<'_> {
         let none = StreamData {
             bytes: &[],
+            offset: 0,
             new_from: 0,
             payload_in_stream: pos.taken,
         };
@@ -94,6 +95,7 @@ impl AppInspect {
         }
         StreamData {
             bytes,
+            offset: start,
             new_from: ((pos.new_at - start) as usize).min(bytes.len()),
             payload_in_stream: pos.taken,
         }
