@@ -108,6 +108,16 @@ fn run(capture: &str, config: &EngineConfig) -> RunResult {
             st.matcher.matches,
             st.matcher.alerts
         );
+        println!(
+            "  app layer: {} HTTP requests, {} responses, {} bodies decoded ({} corrupt, {} bombs, {} truncated), {} parse errors",
+            st.app.http_requests,
+            st.app.http_responses,
+            st.app.bodies_decoded,
+            st.app.bodies_corrupt,
+            st.app.bodies_bomb,
+            st.app.bodies_truncated,
+            st.app.http_errors
+        );
     }
     RunResult {
         secs: start.elapsed().as_secs_f64(),

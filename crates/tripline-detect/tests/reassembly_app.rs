@@ -185,3 +185,38 @@ fn other_protocols_are_consumed_and_bad_http_reported() {
     );
     assert_eq!(c.unconsumed(C), 0);
 }
+
+#[test]
+fn body_decoding_outcomes_are_counted() {
+    use flate2::{Compression, write::GzEncoder};
+    use std::io::Write;
+    let text: String = (0..300)
+        .map(|i| format!("line {i} of the body\n"))
+        .collect();
+    let mut gz = GzEncoder::new(Vec::new(), Compression::default());
+    gz.write_all(text.as_bytes()).unwrap();
+    let good = gz.finish().unwrap();
+    // A gzip header, a stored deflate block ("hello"), then a block of the
+    // reserved type 3: inflate fails after some output.
+    let mut broken = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    broken.extend_from_slice(&[0x00, 5, 0, 0xfa, 0xff]);
+    broken.extend_from_slice(b"hello");
+    broken.extend_from_slice(&[0x07, 0, 0, 0]);
+    let mut c = Conn::new(HttpLimits::default());
+    c.send(C, b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n", 1000);
+    for body in [&good, &broken] {
+        let mut resp = format!(
+            "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        resp.extend_from_slice(body);
+        c.send(S, &resp, 1400);
+    }
+    let want = format!("resp 200 body={}", text.len().min(100 * 1024));
+    assert!(c.seen.events.contains(&want), "{:?}", c.seen.events);
+    let st = c.app.stats();
+    assert_eq!((st.http_responses, st.bodies_decoded), (2, 2));
+    assert_eq!(st.bodies_corrupt, 1);
+    assert_eq!((st.bodies_bomb, st.bodies_truncated), (0, 0));
+}

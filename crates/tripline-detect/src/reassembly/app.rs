@@ -84,7 +84,7 @@ pub enum AppEvent<'a> {
 }
 
 /// Counters of the application layer.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AppStats {
     /// HTTP requests parsed.
     pub http_requests: u64,
@@ -98,6 +98,35 @@ pub struct AppStats {
     pub tls_errors: u64,
     /// Decoded body bytes skipped past the caps.
     pub body_bytes_skipped: u64,
+    /// Bodies whose content coding was undone (gzip, deflate).
+    pub bodies_decoded: u64,
+    /// Bodies with a coding layer that did not decode and was passed
+    /// through as it was.
+    pub bodies_not_compressed: u64,
+    /// Bodies whose compressed stream broke midway (the part decoded kept).
+    pub bodies_corrupt: u64,
+    /// Bodies stopped as decompression bombs (size or ratio cap).
+    pub bodies_bomb: u64,
+    /// Bodies with more coding layers than the limit (the rest not undone).
+    pub bodies_layers_skipped: u64,
+    /// Decoded bodies cut at the body cap.
+    pub bodies_truncated: u64,
+}
+
+impl AppStats {
+    /// Counts what decoding one body did.
+    fn body(&mut self, d: &tripline_ingest::app::http::BodyDecoding) {
+        use tripline_ingest::app::http::DecodeError;
+        self.bodies_decoded += u64::from(d.layers > 0);
+        self.bodies_layers_skipped += u64::from(d.skipped_layers > 0);
+        self.bodies_truncated += u64::from(d.truncated);
+        match d.error {
+            Some(DecodeError::NotCompressed { .. }) => self.bodies_not_compressed += 1,
+            Some(DecodeError::Corrupt { .. }) => self.bodies_corrupt += 1,
+            Some(DecodeError::Bomb { .. }) => self.bodies_bomb += 1,
+            None => {}
+        }
+    }
 }
 
 /// The application parsers with their reusable buffers.
@@ -235,6 +264,7 @@ impl AppLayer {
                 match http::parse_request_in(input, &mut self.scratch, &self.limits, ctx) {
                     Ok(Parsed::Complete(req)) => {
                         self.stats.http_requests += 1;
+                        self.stats.body(&req.body_decoding);
                         on(AppEvent::HttpRequest(&req));
                         if state.pending < MAX_PENDING {
                             let head = req.method.eq_ignore_ascii_case(b"HEAD") as u64;
@@ -254,6 +284,7 @@ impl AppLayer {
                 match http::parse_response(input, &mut self.scratch, &self.limits, ctx) {
                     Ok(Parsed::Complete(resp)) => {
                         self.stats.http_responses += 1;
+                        self.stats.body(&resp.body_decoding);
                         on(AppEvent::HttpResponse(&resp));
                         if !resp.is_interim() && state.pending > 0 {
                             state.pending -= 1;

@@ -62,6 +62,11 @@ impl AppInspect {
         }
     }
 
+    /// Application-layer counters.
+    pub(crate) fn stats(&self) -> crate::reassembly::AppStats {
+        *self.parsers.stats()
+    }
+
     /// The application protocol detected on the flow so far.
     pub(crate) fn proto(&self, key: &FlowKey) -> Option<AppProto> {
         match self.streams.stream(key)?.app().proto() {

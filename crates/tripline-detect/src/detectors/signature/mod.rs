@@ -91,6 +91,9 @@ pub struct SignatureStats {
     pub matcher: MatcherStats,
     /// Flows evicted from the flow view.
     pub flows_evicted: u64,
+    /// Application-layer counters (HTTP/TLS messages, parse errors, body
+    /// decoding outcomes).
+    pub app: crate::reassembly::AppStats,
 }
 
 /// The detector.
@@ -148,6 +151,7 @@ impl SignatureDetector {
             refused: self.refused.len(),
             matcher: self.matcher.stats(),
             flows_evicted: self.flows.evicted(),
+            app: self.app.stats(),
         }
     }
 }
