@@ -299,3 +299,28 @@ fn no_reassembly_without_stream_or_app_rules() {
     c.data(7, b"SPLITME");
     assert_eq!(c.sids(), vec![41]);
 }
+
+#[test]
+fn a_request_cut_by_the_end_of_the_capture_is_inspected_at_the_end() {
+    let mut c = Conn::new(
+        &[r#"alert http any any -> any any (msg:"uri"; http.uri; content:"/admin.php"; sid:9;)"#],
+        ReassemblyConfig::default(),
+    );
+    // The head never ends (no blank line) and the client never closes.
+    c.data(
+        0,
+        b"GET /admin.php?x=1 HTTP/1.1\r\nHost: example\r\nUser-Agent: x",
+    );
+    assert!(
+        c.sids().is_empty(),
+        "an incomplete head is not a request yet"
+    );
+    c.engine.finish(&mut c.out);
+    assert_eq!(c.sids(), vec![9]);
+    let a = &c.out.0[0];
+    assert_eq!(
+        (a.src.map(|s| s.to_string()), a.dport),
+        (Some("10.0.0.1".to_string()), Some(80)),
+        "the alert names the client and the server port"
+    );
+}

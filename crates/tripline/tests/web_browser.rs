@@ -345,8 +345,10 @@ fn serve_enforces_login_and_csrf_and_triage_edits_the_allow_list() {
     b.click(b.find("table.alerts a"));
     no_script_ran(&b, "served alert page");
     b.click(b.find("form.inline button"));
-    let t = wait_text(&b, "acknowledged");
-    assert!(t.contains("acknowledged"), "{t}");
+    // The alert page itself has an "acknowledged" row: wait for the POST's
+    // answer ("alert N acknowledged"), or the next navigation races it.
+    let t = wait_text(&b, " acknowledged\n");
+    assert!(t.contains("alert ") && t.contains(" acknowledged\n"), "{t}");
 
     // Search by prefix and severity.
     b.goto(&format!("{root}/search?addr=203.0.113.0%2F24&severity=3"));

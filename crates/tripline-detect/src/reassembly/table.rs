@@ -52,6 +52,12 @@ impl TcpStream {
         self.halves[dir.index()].consume(n);
     }
 
+    /// The input ended with `dir` still open (end of a capture): the
+    /// direction counts as closed, so the parsers complete what they hold.
+    pub fn end_of_input(&mut self, dir: Direction) {
+        self.halves[dir.index()].close();
+    }
+
     /// True when both directions are closed.
     pub fn is_closed(&self) -> bool {
         self.halves[0].is_closed() && self.halves[1].is_closed()
@@ -142,6 +148,11 @@ impl<K: Hash + Eq + Clone> Reassembler<K> {
     /// Heap bytes accounted for all flows (buffers plus per-flow overhead).
     pub fn memory(&self) -> usize {
         self.memory
+    }
+
+    /// The keys of the flows tracked (at most `max_flows`).
+    pub fn keys(&self) -> Vec<K> {
+        self.index.keys().cloned().collect()
     }
 
     /// The flow for `key`, if tracked.

@@ -148,70 +148,106 @@ impl AppInspect {
             return Some(pos);
         }
         self.parsers.parse(stream, direction, &mut |ev| {
-            let mut b = Buffers::new();
-            let tx = match ev {
-                AppEvent::HttpRequest(r) => {
-                    b.set(Buffer::HttpMethod, r.method);
-                    b.set(Buffer::HttpUri, r.uri);
-                    b.set(Buffer::HttpUriRaw, r.uri_raw);
-                    b.set(Buffer::HttpRequestLine, r.request_line);
-                    b.set(Buffer::HttpProtocol, r.protocol);
-                    b.set(Buffer::HttpHeader, r.header);
-                    b.set(Buffer::HttpHeaderNames, r.header_names);
-                    b.set(Buffer::HttpHeaderRaw, r.header_raw);
-                    set_opt(&mut b, Buffer::HttpHost, r.host);
-                    set_opt(&mut b, Buffer::HttpHostRaw, r.host_raw);
-                    set_opt(&mut b, Buffer::HttpUserAgent, r.user_agent);
-                    set_opt(&mut b, Buffer::HttpCookie, r.cookie);
-                    set_opt(&mut b, Buffer::HttpContentType, r.content_type);
-                    if !r.body.is_empty() {
-                        b.set(Buffer::HttpRequestBody, r.body);
-                        if is_upload(r.method, r.content_type) {
-                            b.set(Buffer::FileData, r.body);
-                        }
-                    }
-                    Transaction {
-                        proto: AppProto::Http,
-                        to_server: true,
-                        buffers: b,
-                    }
-                }
-                AppEvent::HttpResponse(r) => {
-                    b.set(Buffer::HttpStatCode, r.stat_code);
-                    b.set(Buffer::HttpStatMsg, r.stat_msg);
-                    b.set(Buffer::HttpResponseLine, r.response_line);
-                    b.set(Buffer::HttpProtocol, r.protocol);
-                    b.set(Buffer::HttpHeader, r.header);
-                    b.set(Buffer::HttpHeaderNames, r.header_names);
-                    b.set(Buffer::HttpHeaderRaw, r.header_raw);
-                    set_opt(&mut b, Buffer::HttpCookie, r.cookie);
-                    set_opt(&mut b, Buffer::HttpContentType, r.content_type);
-                    if !r.body.is_empty() {
-                        b.set(Buffer::HttpResponseBody, r.body);
-                        b.set(Buffer::FileData, r.body);
-                    }
-                    Transaction {
-                        proto: AppProto::Http,
-                        to_server: false,
-                        buffers: b,
-                    }
-                }
-                AppEvent::TlsClientHello(hello) => {
-                    if let Some(sni) = hello.sni {
-                        b.set(Buffer::TlsSni, sni);
-                    }
-                    Transaction {
-                        proto: AppProto::Tls,
-                        to_server: true,
-                        buffers: b,
-                    }
-                }
-                AppEvent::Error { .. } => return,
-            };
-            on_tx(&tx);
+            if let Some(tx) = transaction(ev) {
+                on_tx(&tx);
+            }
         });
         Some(pos)
     }
+
+    /// The capture (or live input) ended: every direction still holding
+    /// bytes is closed so the parsers complete what they have (a request
+    /// whose head never ended, a body cut by the end), as Suricata inspects
+    /// a flow's open transactions when the flow ends. Calls `on_tx` with
+    /// the flow of each transaction completed.
+    pub(crate) fn flush(&mut self, on_tx: &mut dyn FnMut(&FlowKey, &Transaction<'_>)) {
+        if !self.parse_app {
+            return;
+        }
+        // In key order, so the output does not depend on hashing.
+        let mut keys = self.streams.keys();
+        keys.sort_unstable();
+        for key in keys {
+            for direction in [Direction::ToServer, Direction::ToClient] {
+                let Some(stream) = self.streams.stream_mut(&key) else {
+                    break;
+                };
+                if stream.half(direction).is_closed() || stream.unconsumed(direction).is_empty() {
+                    continue;
+                }
+                stream.end_of_input(direction);
+                self.parsers.parse(stream, direction, &mut |ev| {
+                    if let Some(tx) = transaction(ev) {
+                        on_tx(&key, &tx);
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// The transaction an application event makes (errors make none).
+fn transaction<'a>(ev: AppEvent<'a>) -> Option<Transaction<'a>> {
+    let mut b = Buffers::new();
+    Some(match ev {
+        AppEvent::HttpRequest(r) => {
+            b.set(Buffer::HttpMethod, r.method);
+            b.set(Buffer::HttpUri, r.uri);
+            b.set(Buffer::HttpUriRaw, r.uri_raw);
+            b.set(Buffer::HttpRequestLine, r.request_line);
+            b.set(Buffer::HttpProtocol, r.protocol);
+            b.set(Buffer::HttpHeader, r.header);
+            b.set(Buffer::HttpHeaderNames, r.header_names);
+            b.set(Buffer::HttpHeaderRaw, r.header_raw);
+            set_opt(&mut b, Buffer::HttpHost, r.host);
+            set_opt(&mut b, Buffer::HttpHostRaw, r.host_raw);
+            set_opt(&mut b, Buffer::HttpUserAgent, r.user_agent);
+            set_opt(&mut b, Buffer::HttpCookie, r.cookie);
+            set_opt(&mut b, Buffer::HttpContentType, r.content_type);
+            if !r.body.is_empty() {
+                b.set(Buffer::HttpRequestBody, r.body);
+                if is_upload(r.method, r.content_type) {
+                    b.set(Buffer::FileData, r.body);
+                }
+            }
+            Transaction {
+                proto: AppProto::Http,
+                to_server: true,
+                buffers: b,
+            }
+        }
+        AppEvent::HttpResponse(r) => {
+            b.set(Buffer::HttpStatCode, r.stat_code);
+            b.set(Buffer::HttpStatMsg, r.stat_msg);
+            b.set(Buffer::HttpResponseLine, r.response_line);
+            b.set(Buffer::HttpProtocol, r.protocol);
+            b.set(Buffer::HttpHeader, r.header);
+            b.set(Buffer::HttpHeaderNames, r.header_names);
+            b.set(Buffer::HttpHeaderRaw, r.header_raw);
+            set_opt(&mut b, Buffer::HttpCookie, r.cookie);
+            set_opt(&mut b, Buffer::HttpContentType, r.content_type);
+            if !r.body.is_empty() {
+                b.set(Buffer::HttpResponseBody, r.body);
+                b.set(Buffer::FileData, r.body);
+            }
+            Transaction {
+                proto: AppProto::Http,
+                to_server: false,
+                buffers: b,
+            }
+        }
+        AppEvent::TlsClientHello(hello) => {
+            if let Some(sni) = hello.sni {
+                b.set(Buffer::TlsSni, sni);
+            }
+            Transaction {
+                proto: AppProto::Tls,
+                to_server: true,
+                buffers: b,
+            }
+        }
+        AppEvent::Error { .. } => return None,
+    })
 }
 
 /// True when Suricata treats a request body as a file (`file.data`): the

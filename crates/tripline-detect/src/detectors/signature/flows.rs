@@ -10,7 +10,7 @@ use tripline_rules::FlowBits;
 use tripline_rules::matcher::FlowContext;
 
 /// A flow's identity, the same for both directions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct FlowKey {
     lo: (IpAddr, u16),
     hi: (IpAddr, u16),
@@ -95,6 +95,45 @@ impl SigFlows {
 
     pub(crate) fn evicted(&self) -> u64 {
         self.map.evicted()
+    }
+
+    /// A TCP flow as it stands when the input ends: a header in the asked
+    /// direction (addresses and ports, other fields zero), the last time
+    /// the flow was seen, its context, and its flowbits.
+    pub(crate) fn at_end(
+        &mut self,
+        key: &FlowKey,
+        to_server: bool,
+    ) -> Option<(Header, Timestamp, FlowContext, &mut FlowBits)> {
+        let midstream = self.opts.midstream;
+        let f = self.map.get_mut(key)?;
+        let server = if key.lo == f.client { key.hi } else { key.lo };
+        let (src, dst) = if to_server {
+            (f.client, server)
+        } else {
+            (server, f.client)
+        };
+        let header = Header {
+            src: src.0,
+            dst: dst.0,
+            protocol: key.proto,
+            ip: tripline_core::IpFields::default(),
+            transport: Transport::Tcp(tripline_core::TcpFields {
+                sport: src.1,
+                dport: dst.1,
+                ..tripline_core::TcpFields::default()
+            }),
+        };
+        let ctx = FlowContext {
+            to_server,
+            established: f.handshake == Handshake::Done
+                || (midstream && f.handshake == Handshake::Midstream),
+            stream: true,
+            reassembled_fragment: false,
+            client_bytes: f.client_bytes,
+            server_bytes: f.server_bytes,
+        };
+        Some((header, f.last, ctx, &mut f.bits))
     }
 
     /// Updates the flow of `h` with one packet carrying `payload_len` bytes

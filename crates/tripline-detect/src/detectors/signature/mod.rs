@@ -303,6 +303,31 @@ impl Detector for SignatureDetector {
             _ => {}
         }
     }
+
+    /// The input ended: transactions the parsers still hold (a request
+    /// whose head never ended, a body cut by the end of the capture) are
+    /// completed and inspected, as Suricata does when a flow ends.
+    fn finish(&mut self, _ctx: &DetectContext<'_>, out: &mut dyn EngineOutput) {
+        let Self {
+            config,
+            matcher,
+            app,
+            flows,
+            matches,
+            ..
+        } = self;
+        app.flush(&mut |key, tx| {
+            let Some((header, ts, flow, bits)) = flows.at_end(key, tx.to_server) else {
+                return;
+            };
+            let mut i = Inspect::packet(ts, &header, &[], flow);
+            i.buffers = tx.buffers;
+            i.app_proto = Some(tx.proto);
+            matcher.inspect(&i, bits, matches);
+            let evidence = Evidence::of(ts, &header, &[], Some(tx.proto));
+            emit(config, matches, &evidence, out);
+        });
+    }
 }
 
 #[cfg(test)]
