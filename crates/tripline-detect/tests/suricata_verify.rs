@@ -51,6 +51,9 @@ fn field_of(a: &Alert, key: &str) -> Option<Value> {
         "app_proto" => a.details.get("app_proto")?.clone(),
         "payload" => a.details.get("payload")?.clone(),
         "payload_printable" => a.details.get("payload_printable")?.clone(),
+        "vlan[0]" => a.details.get("vlan")?.get(0)?.clone(),
+        "ether.dest_mac" => a.details.get("ether")?.get("dest_mac")?.clone(),
+        "ether.src_mac" => a.details.get("ether")?.get("src_mac")?.clone(),
         _ => return None,
     })
 }
@@ -79,6 +82,9 @@ fn matches(a: &Alert, want: &serde_json::Map<String, Value>) -> Result<bool, Str
             "app_proto",
             "payload",
             "payload_printable",
+            "vlan[0]",
+            "ether.dest_mac",
+            "ether.src_mac",
         ];
         if !known.contains(&k.as_str()) {
             return Err(format!("checks field {k}"));

@@ -179,6 +179,18 @@ pub(crate) struct Event<'a> {
     pub community_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<&'a str>,
+    /// VLAN ids of the packet (an alert's evidence).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vlan: Option<&'a serde_json::Value>,
+    /// Ethernet addresses of the packet (an alert's evidence).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ether: Option<&'a serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_proto: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload_printable: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flow: Option<FlowBody>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -295,6 +307,9 @@ pub(crate) struct AlertBody<'a> {
     signature: &'a str,
     category: &'a str,
     severity: u8,
+    /// The rule's `metadata` (key → values), as Suricata writes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<&'a serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     context: Option<AlertContext<'a>>,
 }
@@ -400,9 +415,19 @@ impl<W: Write> EveWriter<W> {
         Self::emit(&mut self.out, &mut self.events, &ev)
     }
 
-    /// Writes an `alert` event.
+    /// Writes an `alert` event. Evidence a detector put in the alert's
+    /// details under Suricata's names (`app_proto`, `payload`,
+    /// `payload_printable`, `vlan`, `ether`, rule `metadata`) is written
+    /// where Suricata writes it.
     pub fn alert(&mut self, a: &Alert) -> io::Result<()> {
         let icmp = a.protocol.is_some_and(is_icmp);
+        let text = |k: &str| a.details.get(k).and_then(serde_json::Value::as_str);
+        let array = |k: &str| {
+            a.details
+                .get(k)
+                .filter(|v| v.as_array().is_some_and(|a| !a.is_empty()))
+        };
+        let object = |k: &str| a.details.get(k).filter(|v| v.is_object());
         let ev = Event {
             timestamp: Some(EveTime(a.ts)),
             flow_id: a
@@ -420,6 +445,11 @@ impl<W: Write> EveWriter<W> {
             icmp_code: a.dport.filter(|_| icmp),
             community_id: a.community_id.as_deref().filter(|s| !s.is_empty()),
             host: self.opts.sensor_name.as_deref(),
+            vlan: array("vlan"),
+            ether: object("ether"),
+            app_proto: text("app_proto"),
+            payload: text("payload"),
+            payload_printable: text("payload_printable"),
             alert: Some(AlertBody {
                 action: "allowed",
                 gid: a.gid,
@@ -428,6 +458,7 @@ impl<W: Write> EveWriter<W> {
                 signature: &a.msg,
                 category: &a.category,
                 severity: a.severity.0,
+                metadata: object("metadata"),
                 context: self.opts.extras.then_some(AlertContext {
                     tripline: AlertExtras {
                         detector: &a.detector,

@@ -343,3 +343,47 @@ fn alerts_carry_signature_and_details() {
     assert_eq!(bare["alert"]["signature"], hostile());
     assert_eq!(bare["timestamp"], "1969-12-31T23:59:59.999999+0000");
 }
+
+#[test]
+fn signature_evidence_is_written_where_suricata_writes_it() {
+    let mut a = alert("ET TEST payload rule");
+    a.detector = "signature".into();
+    let details = serde_json::json!({
+        "action": "alert",
+        "app_proto": "http",
+        "payload": "R0VUIC8=",
+        "payload_printable": "GET /",
+        "payload_len": 5,
+        "vlan": [1111],
+        "ether": {"src_mac": "00:0c:29:f3:cf:38", "dest_mac": "00:0c:29:f2:ab:42"},
+        "metadata": {"signature_severity": ["Major"], "created_at": ["2024_01_01"]},
+    });
+    a.details = details.as_object().unwrap().clone();
+    let mut w = EveWriter::new(Vec::new());
+    w.alert(&a).unwrap();
+    let line: Value = serde_json::from_slice(&w.into_inner().unwrap()).unwrap();
+    assert_valid(std::slice::from_ref(&line));
+    assert_eq!(
+        (
+            &line["app_proto"],
+            &line["payload"],
+            &line["payload_printable"]
+        ),
+        (
+            &details["app_proto"],
+            &details["payload"],
+            &details["payload_printable"]
+        )
+    );
+    assert_eq!(line["vlan"], serde_json::json!([1111]));
+    assert_eq!(line["ether"]["dest_mac"], "00:0c:29:f2:ab:42");
+    assert_eq!(line["alert"]["metadata"]["signature_severity"][0], "Major");
+    // A detector without such evidence writes none of these keys.
+    let mut w = EveWriter::new(Vec::new());
+    w.alert(&alert("SYN scan")).unwrap();
+    let plain: Value = serde_json::from_slice(&w.into_inner().unwrap()).unwrap();
+    for k in ["app_proto", "payload", "vlan", "ether"] {
+        assert!(plain.get(k).is_none(), "{k}");
+    }
+    assert!(plain["alert"].get("metadata").is_none());
+}

@@ -23,6 +23,31 @@ fn printable(payload: &[u8]) -> String {
         .collect()
 }
 
+fn mac_text(m: &[u8; 6]) -> String {
+    m.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// Adds the packet's link layer to an alert's evidence under EVE's names:
+/// `vlan` (the VLAN ids) and `ether` (`src_mac`, `dest_mac`).
+pub(crate) fn add_link(a: &mut Alert, link: &tripline_core::LinkInfo) {
+    if let Some(v) = link.vlan {
+        a.details.insert("vlan".into(), serde_json::json!([v]));
+    }
+    let mut ether = serde_json::Map::new();
+    if let Some(m) = &link.src_mac {
+        ether.insert("src_mac".into(), mac_text(m).into());
+    }
+    if let Some(m) = &link.dst_mac {
+        ether.insert("dest_mac".into(), mac_text(m).into());
+    }
+    if !ether.is_empty() {
+        a.details.insert("ether".into(), ether.into());
+    }
+}
+
 /// Builds the alert for `rule` matching the packet `h` with `payload`.
 pub(crate) fn from_match(
     rule: &Rule,

@@ -162,6 +162,8 @@ struct Evidence<'a> {
     header: &'a Header,
     payload: &'a [u8],
     app: Option<tripline_rules::header::AppProto>,
+    /// The frame's link layer (VLAN, MAC addresses), for packets.
+    link: Option<&'a tripline_core::LinkInfo>,
 }
 
 impl<'a> Evidence<'a> {
@@ -176,6 +178,15 @@ impl<'a> Evidence<'a> {
             header,
             payload,
             app,
+            link: None,
+        }
+    }
+
+    /// With the packet's link layer.
+    fn with_link(self, link: &'a tripline_core::LinkInfo) -> Self {
+        Evidence {
+            link: Some(link),
+            ..self
         }
     }
 }
@@ -189,14 +200,18 @@ fn emit(
 ) {
     let classes = config.classifications.as_deref();
     for m in matches.drain(..) {
-        out.alert(alert::from_match(
+        let mut a = alert::from_match(
             &config.rules[m.rule],
             classes,
             e.ts,
             e.header,
             e.payload,
             e.app,
-        ));
+        );
+        if let Some(link) = e.link {
+            alert::add_link(&mut a, link);
+        }
+        out.alert(a);
     }
 }
 
@@ -268,7 +283,8 @@ impl Detector for SignatureDetector {
                             i.buffers = tx.buffers;
                             i.app_proto = Some(tx.proto);
                             matcher.inspect(&i, &mut f.bits, matches);
-                            let evidence = Evidence::of(p.ts, &p.header, p.payload, Some(tx.proto));
+                            let evidence = Evidence::of(p.ts, &p.header, p.payload, Some(tx.proto))
+                                .with_link(&p.link);
                             emit(config, matches, &evidence, out);
                         },
                     );
@@ -283,7 +299,8 @@ impl Detector for SignatureDetector {
                 if let Some(pos) = position.filter(|_| *stream_rules && flow.established) {
                     inspect.stream = Some(app.stream_data(&key, &pos, config.reassembly.window));
                 }
-                let evidence = Evidence::of(p.ts, &p.header, p.payload, inspect.app_proto);
+                let evidence =
+                    Evidence::of(p.ts, &p.header, p.payload, inspect.app_proto).with_link(&p.link);
                 matcher.inspect(&inspect, &mut f.bits, matches);
                 emit(config, matches, &evidence, out);
             }
