@@ -323,4 +323,8 @@ fn a_request_cut_by_the_end_of_the_capture_is_inspected_at_the_end() {
         (Some("10.0.0.1".to_string()), Some(80)),
         "the alert names the client and the server port"
     );
+    // The transaction as EVE's `http` object.
+    assert_eq!(a.details["http"]["url"], "/admin.php?x=1");
+    assert_eq!(a.details["http"]["http_method"], "GET");
+    assert_eq!(a.details["app_proto"], "http");
 }

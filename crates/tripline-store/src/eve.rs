@@ -197,6 +197,15 @@ pub(crate) struct Event<'a> {
     pub tcp: Option<TcpBody>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dns: Option<DnsBody<'a>>,
+    /// An alert's DNS transaction (never set with `dns`).
+    #[serde(rename = "dns", skip_serializing_if = "Option::is_none")]
+    pub alert_dns: Option<&'a serde_json::Value>,
+    /// An alert's HTTP transaction.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http: Option<&'a serde_json::Value>,
+    /// An alert's TLS handshake.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<&'a serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alert: Option<AlertBody<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -417,8 +426,8 @@ impl<W: Write> EveWriter<W> {
 
     /// Writes an `alert` event. Evidence a detector put in the alert's
     /// details under Suricata's names (`app_proto`, `payload`,
-    /// `payload_printable`, `vlan`, `ether`, rule `metadata`) is written
-    /// where Suricata writes it.
+    /// `payload_printable`, `vlan`, `ether`, `http`, `tls`, `dns`, rule
+    /// `metadata`) is written where Suricata writes it.
     pub fn alert(&mut self, a: &Alert) -> io::Result<()> {
         let icmp = a.protocol.is_some_and(is_icmp);
         let text = |k: &str| a.details.get(k).and_then(serde_json::Value::as_str);
@@ -450,6 +459,9 @@ impl<W: Write> EveWriter<W> {
             app_proto: text("app_proto"),
             payload: text("payload"),
             payload_printable: text("payload_printable"),
+            http: object("http"),
+            tls: object("tls"),
+            alert_dns: object("dns"),
             alert: Some(AlertBody {
                 action: "allowed",
                 gid: a.gid,

@@ -357,6 +357,10 @@ fn signature_evidence_is_written_where_suricata_writes_it() {
         "vlan": [1111],
         "ether": {"src_mac": "00:0c:29:f3:cf:38", "dest_mac": "00:0c:29:f2:ab:42"},
         "metadata": {"signature_severity": ["Major"], "created_at": ["2024_01_01"]},
+        "http": {"hostname": "<script>x</script>", "url": "/a?b=\"c\"", "http_method": "GET",
+                 "protocol": "HTTP/1.1", "http_user_agent": "curl", "status": 200},
+        "tls": {"sni": "example.org"},
+        "dns": {"version": 3, "type": "request", "queries": [{"rrname": "evil.example"}]},
     });
     a.details = details.as_object().unwrap().clone();
     let mut w = EveWriter::new(Vec::new());
@@ -378,11 +382,23 @@ fn signature_evidence_is_written_where_suricata_writes_it() {
     assert_eq!(line["vlan"], serde_json::json!([1111]));
     assert_eq!(line["ether"]["dest_mac"], "00:0c:29:f2:ab:42");
     assert_eq!(line["alert"]["metadata"]["signature_severity"][0], "Major");
+    assert_eq!(line["http"]["hostname"], "<script>x</script>");
+    assert_eq!(line["http"]["status"], 200);
+    assert_eq!(line["tls"]["sni"], "example.org");
+    assert_eq!(line["dns"]["queries"][0]["rrname"], "evil.example");
     // A detector without such evidence writes none of these keys.
     let mut w = EveWriter::new(Vec::new());
     w.alert(&alert("SYN scan")).unwrap();
     let plain: Value = serde_json::from_slice(&w.into_inner().unwrap()).unwrap();
-    for k in ["app_proto", "payload", "vlan", "ether"] {
+    for k in [
+        "app_proto",
+        "payload",
+        "vlan",
+        "ether",
+        "http",
+        "tls",
+        "dns",
+    ] {
         assert!(plain.get(k).is_none(), "{k}");
     }
     assert!(plain["alert"].get("metadata").is_none());

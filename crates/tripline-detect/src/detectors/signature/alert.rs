@@ -4,7 +4,9 @@
 
 use base64::Engine as _;
 use tripline_core::{Alert, Header, Severity, Timestamp};
+use tripline_rules::Buffer;
 use tripline_rules::header::AppProto;
+use tripline_rules::matcher::Buffers;
 use tripline_rules::{Classifications, Rule};
 
 /// Most payload bytes kept with an alert.
@@ -45,6 +47,57 @@ pub(crate) fn add_link(a: &mut Alert, link: &tripline_core::LinkInfo) {
     }
     if !ether.is_empty() {
         a.details.insert("ether".into(), ether.into());
+    }
+}
+
+/// Adds what the application layer knew of the matched transaction under
+/// EVE's names: `http` (hostname, url, method, protocol, user agent,
+/// content type, status), `tls` (sni), `dns` (queries). Text is kept
+/// lossily as UTF-8 and bounded; hostile bytes stay data.
+pub(crate) fn add_app(a: &mut Alert, app: AppProto, buffers: &Buffers<'_>) {
+    const MAX_FIELD: usize = 1024;
+    let text = |b: Buffer| {
+        buffers
+            .get(b)
+            .map(|v| String::from_utf8_lossy(&v[..v.len().min(MAX_FIELD)]).into_owned())
+    };
+    let mut o = serde_json::Map::new();
+    let mut put = |k: &str, v: Option<String>| {
+        if let Some(v) = v {
+            o.insert(k.into(), v.into());
+        }
+    };
+    let key = match app {
+        AppProto::Http => {
+            put("hostname", text(Buffer::HttpHost));
+            put("url", text(Buffer::HttpUriRaw));
+            put("http_method", text(Buffer::HttpMethod));
+            put("protocol", text(Buffer::HttpProtocol));
+            put("http_user_agent", text(Buffer::HttpUserAgent));
+            put("http_content_type", text(Buffer::HttpContentType));
+            if let Some(status) =
+                text(Buffer::HttpStatCode).and_then(|s| s.trim().parse::<u16>().ok())
+            {
+                o.insert("status".into(), status.into());
+            }
+            "http"
+        }
+        AppProto::Tls => {
+            put("sni", text(Buffer::TlsSni));
+            "tls"
+        }
+        AppProto::Dns => {
+            if let Some(name) = text(Buffer::DnsQuery) {
+                // EVE DNS version 3, as Suricata 8 logs a DNS request in an alert.
+                o.insert("version".into(), 3.into());
+                o.insert("type".into(), "request".into());
+                o.insert("queries".into(), serde_json::json!([{ "rrname": name }]));
+            }
+            "dns"
+        }
+    };
+    if !o.is_empty() {
+        a.details.insert(key.into(), o.into());
     }
 }
 

@@ -164,6 +164,8 @@ struct Evidence<'a> {
     app: Option<tripline_rules::header::AppProto>,
     /// The frame's link layer (VLAN, MAC addresses), for packets.
     link: Option<&'a tripline_core::LinkInfo>,
+    /// The application buffers of the matched transaction or packet.
+    buffers: Option<tripline_rules::matcher::Buffers<'a>>,
 }
 
 impl<'a> Evidence<'a> {
@@ -179,6 +181,15 @@ impl<'a> Evidence<'a> {
             payload,
             app,
             link: None,
+            buffers: None,
+        }
+    }
+
+    /// With the application buffers the rule saw.
+    fn with_buffers(self, buffers: tripline_rules::matcher::Buffers<'a>) -> Self {
+        Evidence {
+            buffers: Some(buffers),
+            ..self
         }
     }
 
@@ -210,6 +221,9 @@ fn emit(
         );
         if let Some(link) = e.link {
             alert::add_link(&mut a, link);
+        }
+        if let (Some(app), Some(b)) = (e.app, e.buffers.as_ref()) {
+            alert::add_app(&mut a, app, b);
         }
         out.alert(a);
     }
@@ -284,7 +298,8 @@ impl Detector for SignatureDetector {
                             i.app_proto = Some(tx.proto);
                             matcher.inspect(&i, &mut f.bits, matches);
                             let evidence = Evidence::of(p.ts, &p.header, p.payload, Some(tx.proto))
-                                .with_link(&p.link);
+                                .with_link(&p.link)
+                                .with_buffers(tx.buffers);
                             emit(config, matches, &evidence, out);
                         },
                     );
@@ -299,8 +314,9 @@ impl Detector for SignatureDetector {
                 if let Some(pos) = position.filter(|_| *stream_rules && flow.established) {
                     inspect.stream = Some(app.stream_data(&key, &pos, config.reassembly.window));
                 }
-                let evidence =
-                    Evidence::of(p.ts, &p.header, p.payload, inspect.app_proto).with_link(&p.link);
+                let evidence = Evidence::of(p.ts, &p.header, p.payload, inspect.app_proto)
+                    .with_link(&p.link)
+                    .with_buffers(inspect.buffers);
                 matcher.inspect(&inspect, &mut f.bits, matches);
                 emit(config, matches, &evidence, out);
             }
@@ -341,7 +357,7 @@ impl Detector for SignatureDetector {
             i.buffers = tx.buffers;
             i.app_proto = Some(tx.proto);
             matcher.inspect(&i, bits, matches);
-            let evidence = Evidence::of(ts, &header, &[], Some(tx.proto));
+            let evidence = Evidence::of(ts, &header, &[], Some(tx.proto)).with_buffers(tx.buffers);
             emit(config, matches, &evidence, out);
         });
     }
