@@ -78,7 +78,8 @@ def evader_reason(name):
 KNOWN_FIELDS = {
     "event_type", "alert.signature_id", "alert.gid", "alert.rev", "alert.signature",
     "alert.category", "alert.severity", "alert.action", "src_ip", "dest_ip", "src_port",
-    "dest_port", "proto", "app_proto", "payload", "payload_printable",
+    "dest_port", "proto", "app_proto", "payload", "payload_printable", "vlan[0]",
+    "pcap_cnt", "ether.dest_mac", "ether.src_mac",
 }
 
 # Facts about single tests that their files do not state in a checkable way.
@@ -117,10 +118,10 @@ def reason(name, why):
         if name.startswith(prefix):
             return f"{fact}: {why}"
     unknown = sorted(f for f in checked_fields(why) - KNOWN_FIELDS
-                     if not f.startswith(("tunnel.", "flow.", "http.", "pcap_cnt", "tx_id")))
+                     if not f.startswith(("tunnel.", "flow.", "http.", "tx_id")))
     if any(f.startswith("tunnel.") for f in checked_fields(why)):
         return f"tunnelled packets (IP-in-IP, IPv6-in-IPv6) are not decapsulated: {why}"
-    unknown += sorted(f for f in checked_fields(why) & {"pcap_cnt", "tx_id"})
+    unknown += sorted(f for f in checked_fields(why) & {"tx_id"})
     if unknown:
         return (f"checks EVE field {', '.join(unknown)}, which tripline's alerts do not "
                 f"carry (and the alert counts differ): {why}")

@@ -69,6 +69,9 @@ pub struct LinkInfo {
     pub src_mac: Option<[u8; 6]>,
     /// Destination MAC address, for Ethernet frames.
     pub dst_mac: Option<[u8; 6]>,
+    /// The frame's number in its capture file, from 1 (Suricata's
+    /// `pcap_cnt`); 0 when not known (live capture).
+    pub frame_number: u64,
 }
 
 /// A decoded IP packet.

@@ -52,6 +52,7 @@ fn field_of(a: &Alert, key: &str) -> Option<Value> {
         "payload" => a.details.get("payload")?.clone(),
         "payload_printable" => a.details.get("payload_printable")?.clone(),
         "vlan[0]" => a.details.get("vlan")?.get(0)?.clone(),
+        "pcap_cnt" => a.details.get("pcap_cnt")?.clone(),
         "ether.dest_mac" => a.details.get("ether")?.get("dest_mac")?.clone(),
         "ether.src_mac" => a.details.get("ether")?.get("src_mac")?.clone(),
         _ => return None,
@@ -83,6 +84,7 @@ fn matches(a: &Alert, want: &serde_json::Map<String, Value>) -> Result<bool, Str
             "payload",
             "payload_printable",
             "vlan[0]",
+            "pcap_cnt",
             "ether.dest_mac",
             "ether.src_mac",
         ];

@@ -158,6 +158,9 @@ pub(crate) struct Event<'a> {
     pub timestamp: Option<EveTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flow_id: Option<u64>,
+    /// The alert's packet number in its capture file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pcap_cnt: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub in_iface: Option<&'a str>,
     pub event_type: &'static str,
@@ -425,7 +428,7 @@ impl<W: Write> EveWriter<W> {
     }
 
     /// Writes an `alert` event. Evidence a detector put in the alert's
-    /// details under Suricata's names (`app_proto`, `payload`,
+    /// details under Suricata's names (`pcap_cnt`, `app_proto`, `payload`,
     /// `payload_printable`, `vlan`, `ether`, `http`, `tls`, `dns`, rule
     /// `metadata`) is written where Suricata writes it.
     pub fn alert(&mut self, a: &Alert) -> io::Result<()> {
@@ -454,6 +457,10 @@ impl<W: Write> EveWriter<W> {
             icmp_code: a.dport.filter(|_| icmp),
             community_id: a.community_id.as_deref().filter(|s| !s.is_empty()),
             host: self.opts.sensor_name.as_deref(),
+            pcap_cnt: a
+                .details
+                .get("pcap_cnt")
+                .and_then(serde_json::Value::as_u64),
             vlan: array("vlan"),
             ether: object("ether"),
             app_proto: text("app_proto"),

@@ -355,6 +355,7 @@ fn signature_evidence_is_written_where_suricata_writes_it() {
         "payload_printable": "GET /",
         "payload_len": 5,
         "vlan": [1111],
+        "pcap_cnt": 6,
         "ether": {"src_mac": "00:0c:29:f3:cf:38", "dest_mac": "00:0c:29:f2:ab:42"},
         "metadata": {"signature_severity": ["Major"], "created_at": ["2024_01_01"]},
         "http": {"hostname": "<script>x</script>", "url": "/a?b=\"c\"", "http_method": "GET",
@@ -380,6 +381,7 @@ fn signature_evidence_is_written_where_suricata_writes_it() {
         )
     );
     assert_eq!(line["vlan"], serde_json::json!([1111]));
+    assert_eq!(line["pcap_cnt"], 6);
     assert_eq!(line["ether"]["dest_mac"], "00:0c:29:f2:ab:42");
     assert_eq!(line["alert"]["metadata"]["signature_severity"][0], "Major");
     assert_eq!(line["http"]["hostname"], "<script>x</script>");

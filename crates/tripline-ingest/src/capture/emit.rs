@@ -104,6 +104,7 @@ impl FrameEmitter {
         match decode_frame(linktype, frame) {
             Ok(mut decoded) => {
                 decoded.link.interface = interface;
+                decoded.link.frame_number = self.stats.units;
                 let header = decoded.header;
                 let packet = Packet {
                     ts,

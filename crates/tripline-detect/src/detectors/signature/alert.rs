@@ -33,8 +33,13 @@ fn mac_text(m: &[u8; 6]) -> String {
 }
 
 /// Adds the packet's link layer to an alert's evidence under EVE's names:
-/// `vlan` (the VLAN ids) and `ether` (`src_mac`, `dest_mac`).
+/// `pcap_cnt` (the frame's number in its capture), `vlan` (the VLAN ids)
+/// and `ether` (`src_mac`, `dest_mac`).
 pub(crate) fn add_link(a: &mut Alert, link: &tripline_core::LinkInfo) {
+    if link.frame_number > 0 {
+        a.details
+            .insert("pcap_cnt".into(), link.frame_number.into());
+    }
     if let Some(v) = link.vlan {
         a.details.insert("vlan".into(), serde_json::json!([v]));
     }
