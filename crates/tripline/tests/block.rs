@@ -7,7 +7,7 @@
 mod common;
 mod netns;
 
-use netns::{Pair, is_root, run};
+use netns::{Pair, is_root};
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -150,21 +150,7 @@ fn scan_is_detected_and_the_scanner_blocked_end_to_end() {
         .expect("start analyze");
     // Let the capture start, then scan: connect() to 10 open and 20 closed ports.
     std::thread::sleep(Duration::from_secs(2));
-    let blocked = || {
-        run(&[
-            "ip",
-            "netns",
-            "exec",
-            &pair.victim,
-            "nft",
-            "list",
-            "set",
-            "inet",
-            "tripline",
-            "block_v4",
-        ])
-        .is_ok_and(|s| s.contains(&pair.attacker_ip))
-    };
+    let blocked = || pair.nft_block_set().contains(&pair.attacker_ip);
     let mut scanned = 0;
     for port in 21000..21030u16 {
         if blocked() {

@@ -11,7 +11,7 @@ mod common;
 mod netns;
 mod web_support;
 
-use netns::{Pair, is_root, run};
+use netns::{Pair, is_root};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -138,21 +138,7 @@ fn block_and_unblock_a_scanner_from_its_page() {
     pair.listen(8080);
     assert!(wait_for(Duration::from_secs(5), || pair
         .connect(8080, Duration::from_secs(1))));
-    let nft_set = || {
-        run(&[
-            "ip",
-            "netns",
-            "exec",
-            &pair.victim,
-            "nft",
-            "list",
-            "set",
-            "inet",
-            "tripline",
-            "block_v4",
-        ])
-        .unwrap_or_default()
-    };
+    let nft_set = || pair.nft_block_set();
 
     let dir = common::tempdir();
     let db = common::join(&dir, "t.db");

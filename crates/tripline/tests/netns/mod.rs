@@ -122,6 +122,16 @@ impl Pair {
             .expect("run tripline")
     }
 
+    /// The victim's nftables IPv4 block set as `nft list set` prints it
+    /// (empty when the table is not there).
+    pub fn nft_block_set(&self) -> String {
+        self.exec(
+            &self.victim,
+            &["nft", "list", "set", "inet", "tripline", "block_v4"],
+        )
+        .unwrap_or_default()
+    }
+
     /// Accepts (and drops) TCP connections on `port` in the victim.
     pub fn listen(&self, port: u16) {
         let l = on_ns(&self.victim, move || {

@@ -195,15 +195,20 @@ fn transaction<'a>(ev: AppEvent<'a>) -> Option<Transaction<'a>> {
             b.set(Buffer::HttpUri, r.uri);
             b.set(Buffer::HttpUriRaw, r.uri_raw);
             b.set(Buffer::HttpRequestLine, r.request_line);
-            b.set(Buffer::HttpProtocol, r.protocol);
-            b.set(Buffer::HttpHeader, r.header);
-            b.set(Buffer::HttpHeaderNames, r.header_names);
-            b.set(Buffer::HttpHeaderRaw, r.header_raw);
             set_opt(&mut b, Buffer::HttpHost, r.host);
             set_opt(&mut b, Buffer::HttpHostRaw, r.host_raw);
             set_opt(&mut b, Buffer::HttpUserAgent, r.user_agent);
-            set_opt(&mut b, Buffer::HttpCookie, r.cookie);
-            set_opt(&mut b, Buffer::HttpContentType, r.content_type);
+            set_head(
+                &mut b,
+                Head {
+                    protocol: r.protocol,
+                    header: r.header,
+                    header_names: r.header_names,
+                    header_raw: r.header_raw,
+                    cookie: r.cookie,
+                    content_type: r.content_type,
+                },
+            );
             if !r.body.is_empty() {
                 b.set(Buffer::HttpRequestBody, r.body);
                 if is_upload(r.method, r.content_type) {
@@ -220,12 +225,17 @@ fn transaction<'a>(ev: AppEvent<'a>) -> Option<Transaction<'a>> {
             b.set(Buffer::HttpStatCode, r.stat_code);
             b.set(Buffer::HttpStatMsg, r.stat_msg);
             b.set(Buffer::HttpResponseLine, r.response_line);
-            b.set(Buffer::HttpProtocol, r.protocol);
-            b.set(Buffer::HttpHeader, r.header);
-            b.set(Buffer::HttpHeaderNames, r.header_names);
-            b.set(Buffer::HttpHeaderRaw, r.header_raw);
-            set_opt(&mut b, Buffer::HttpCookie, r.cookie);
-            set_opt(&mut b, Buffer::HttpContentType, r.content_type);
+            set_head(
+                &mut b,
+                Head {
+                    protocol: r.protocol,
+                    header: r.header,
+                    header_names: r.header_names,
+                    header_raw: r.header_raw,
+                    cookie: r.cookie,
+                    content_type: r.content_type,
+                },
+            );
             if !r.body.is_empty() {
                 b.set(Buffer::HttpResponseBody, r.body);
                 b.set(Buffer::FileData, r.body);
@@ -257,6 +267,26 @@ fn is_upload(method: &[u8], content_type: Option<&[u8]>) -> bool {
     let multipart = content_type
         .is_some_and(|ct| ct.len() >= 10 && ct[..10].eq_ignore_ascii_case(b"multipart/"));
     !multipart && (method.eq_ignore_ascii_case(b"POST") || method.eq_ignore_ascii_case(b"PUT"))
+}
+
+/// What requests and responses share in their heads.
+struct Head<'a> {
+    protocol: &'a [u8],
+    header: &'a [u8],
+    header_names: &'a [u8],
+    header_raw: &'a [u8],
+    cookie: Option<&'a [u8]>,
+    content_type: Option<&'a [u8]>,
+}
+
+/// The buffers of a message head common to requests and responses.
+fn set_head<'a>(b: &mut Buffers<'a>, h: Head<'a>) {
+    b.set(Buffer::HttpProtocol, h.protocol);
+    b.set(Buffer::HttpHeader, h.header);
+    b.set(Buffer::HttpHeaderNames, h.header_names);
+    b.set(Buffer::HttpHeaderRaw, h.header_raw);
+    set_opt(b, Buffer::HttpCookie, h.cookie);
+    set_opt(b, Buffer::HttpContentType, h.content_type);
 }
 
 fn set_opt<'a>(b: &mut Buffers<'a>, buffer: Buffer, v: Option<&'a [u8]>) {
