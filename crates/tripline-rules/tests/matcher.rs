@@ -265,3 +265,90 @@ fn unsupported_constructs_are_refused_with_a_reason() {
     assert_eq!(refused.len(), 1);
     assert!(refused[0].1.0.contains("pcre flag E"));
 }
+
+/// Deferred mode (parallel workers) settled in input order raises exactly
+/// the alerts of the matcher alone: xbits set on one flow and tested on
+/// another, thresholds by source and detection filters by destination
+/// across flows, a pass rule.
+#[test]
+fn deferred_cross_flow_matches_settle_like_one_matcher() {
+    let texts = [
+        r#"alert tcp any any -> any any (content:"login"; xbits:set,seen,track ip_src,expire 60; noalert; sid:1;)"#,
+        r#"alert udp any any -> any any (content:"exfil"; xbits:isset,seen,track ip_src; sid:2;)"#,
+        r#"alert udp any any -> any any (content:"exfil"; xbits:isnotset,seen,track ip_src; sid:3;)"#,
+        r#"alert tcp any any -> any any (content:"probe"; threshold:type threshold,track by_src,count 2,seconds 60; sid:4;)"#,
+        r#"alert tcp any any -> any any (content:"probe"; detection_filter:track by_dst,count 1,seconds 60; sid:5;)"#,
+        r#"pass tcp any any -> any any (content:"probe-ok"; sid:6;)"#,
+        r#"alert tcp any any -> any any (content:"probe"; sid:7;)"#,
+    ];
+    let packets: Vec<(Header, &[u8])> = vec![
+        (udp("10.0.0.1", 5000, "192.168.1.2", 53), b"exfil"),
+        (tcp("10.0.0.1", 1000, "192.168.1.2", 22, 0x18), b"login"),
+        (udp("10.0.0.1", 5001, "192.168.1.3", 53), b"exfil"),
+        (udp("10.0.0.9", 5001, "192.168.1.3", 53), b"exfil"),
+        (tcp("10.0.0.1", 1001, "192.168.1.2", 80, 0x18), b"probe"),
+        (tcp("10.0.0.1", 1002, "192.168.1.4", 80, 0x18), b"probe-ok"),
+        (tcp("10.0.0.1", 1003, "192.168.1.2", 80, 0x18), b"probe"),
+        (tcp("10.0.0.1", 1004, "192.168.1.2", 80, 0x18), b"probe"),
+        (tcp("10.0.0.1", 1005, "192.168.1.2", 80, 0x18), b"probe"),
+    ];
+    let inspect = |m: &mut SignatureMatcher, (n, (h, p)): (usize, &(Header, &[u8]))| {
+        let i = Inspect::packet(Timestamp(n as i64 * 1_000_000_000), h, p, EST_TO_SERVER);
+        let mut out = Vec::new();
+        m.inspect(&i, &mut FlowBits::default(), &mut out);
+        out
+    };
+    let (rules, mut alone) = matcher(&texts);
+    let mut want: Vec<(usize, u32)> = Vec::new();
+    for pkt in packets.iter().enumerate() {
+        want.extend(
+            inspect(&mut alone, pkt)
+                .iter()
+                .map(|m| (pkt.0, rules[m.rule].sid)),
+        );
+    }
+    assert_eq!(
+        want,
+        [
+            (0, 3),
+            (2, 2),
+            (3, 3),
+            (4, 7),
+            (6, 4),
+            (6, 5),
+            (6, 7),
+            (7, 5),
+            (7, 7),
+            (8, 4),
+            (8, 5),
+            (8, 7)
+        ]
+        .to_vec(),
+        "the matcher alone"
+    );
+    // Two "workers" (one per packet parity) and one settling side.
+    let (_, mut even) = matcher(&texts);
+    let (_, mut odd) = matcher(&texts);
+    even.defer_cross_flow().unwrap();
+    odd.defer_cross_flow().unwrap();
+    let mut settle = even.cross_flow().fresh();
+    let mut got = Vec::new();
+    for pkt in packets.iter().enumerate() {
+        let worker = if pkt.0 % 2 == 0 { &mut even } else { &mut odd };
+        for m in inspect(worker, pkt) {
+            let n = m.pending.map_or(1, |p| settle.settle(&p));
+            got.extend(std::iter::repeat_n((pkt.0, rules[m.rule].sid), n as usize));
+        }
+    }
+    assert_eq!(got, want);
+    assert_eq!(settle.stats().alerts, 8);
+}
+
+#[test]
+fn deferred_mode_is_refused_when_an_xbits_test_feeds_flowbits() {
+    let (_, mut m) = matcher(&[
+        r#"alert tcp any any -> any any (xbits:isset,x,track ip_src; flowbits:set,y; sid:1;)"#,
+    ]);
+    let e = m.defer_cross_flow().unwrap_err();
+    assert!(e.contains("writes flowbits"), "{e}");
+}

@@ -4,19 +4,19 @@
 use super::address_set::{AddressSet, ZONE_PAIRS, Zones};
 use super::compile::{CompileError, CompiledDetections, compile_detections};
 use super::context::Inspect;
+use super::cross_flow::{CrossFlow, CrossRule, Pending, XbitOp};
 use super::header_match::{endpoints_match, flow_matches, header_test_matches, protocol_matches};
 use super::inspect::ListRun;
 use super::prefilter::{
     CLASSES, FastPatternEntry, Group, GroupBuilder, ScanScratch, class_of, classes_for,
 };
-use super::state::{FlowBits, Thresholds, XBits, track_key};
+use super::state::FlowBits;
 use super::transform::apply_transforms;
 use crate::buffer::{Buffer, Transform};
 use crate::header::{Action, Protocol, RuleHeader};
-use crate::options::{BitOp, Flow, HeaderTest, Threshold, Track};
+use crate::options::{BitOp, Flow, HeaderTest};
 use crate::rule::{Detection, Rule};
 use std::collections::HashMap;
-use tripline_core::Timestamp;
 
 /// Bounds of the matcher's cross-packet state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +41,11 @@ impl Default for MatcherLimits {
 pub struct Match {
     /// Index of the rule in the slice given to [`SignatureMatcher::new`].
     pub rule: usize,
+    /// In deferred mode, a match that cross-flow state (xbits,
+    /// thresholds) still has to decide: settle it with
+    /// [`CrossFlow::settle`], which says how many alerts it raises.
+    /// `None`: the match alerts once.
+    pub pending: Option<Pending>,
 }
 
 /// Counters.
@@ -71,17 +76,27 @@ pub struct MatcherStats {
     pub flowbits_dropped: u64,
 }
 
+impl MatcherStats {
+    /// Adds another matcher's counters (parallel workers).
+    pub fn add(&mut self, o: &MatcherStats) {
+        self.packets += o.packets;
+        self.candidates += o.candidates;
+        self.header_candidates += o.header_candidates;
+        self.pattern_candidates += o.pattern_candidates;
+        self.always_candidates += o.always_candidates;
+        self.scanned_bytes += o.scanned_bytes;
+        self.matches += o.matches;
+        self.alerts += o.alerts;
+        self.thresholded += o.thresholded;
+        self.passed += o.passed;
+        self.flowbits_dropped += o.flowbits_dropped;
+    }
+}
+
 struct FlowbitOp {
     op: BitOp,
     ids: Vec<u16>,
     any: bool,
-}
-
-struct XbitOp {
-    op: BitOp,
-    id: u16,
-    track: Track,
-    expire_secs: u32,
 }
 
 /// How a payload rule meets the reassembled TCP stream, after Suricata's
@@ -150,10 +165,9 @@ struct CompiledRule {
     header_tests: Vec<HeaderTest>,
     detections: CompiledDetections,
     flowbits: Vec<FlowbitOp>,
-    xbits: Vec<XbitOp>,
     noalert: bool,
-    threshold: Option<Threshold>,
-    detection_filter: Option<Threshold>,
+    /// Reads or writes xbits or thresholds (see [`CrossFlow`]).
+    cross_flow: bool,
 }
 
 /// Compiled rules ready to match packets; see the module documentation.
@@ -162,8 +176,10 @@ pub struct SignatureMatcher {
     /// Prefilter groups, by protocol class × zone pair.
     groups: Vec<Group>,
     zones: Zones,
-    thresholds: Thresholds,
-    xbits: XBits,
+    /// xbits and thresholds, with each compiled rule's options for them.
+    cross: CrossFlow,
+    /// Report cross-flow matches as [`Pending`] instead of deciding them.
+    defer: bool,
     stamps: Vec<u32>,
     scratch: ScanScratch,
     generation: u32,
@@ -211,6 +227,7 @@ impl SignatureMatcher {
             .collect();
         let zones = Zones::from_sides(sets.iter().flat_map(|(s, d)| [s, d]));
         let mut compiled = Vec::with_capacity(rules.len());
+        let mut cross = Vec::with_capacity(rules.len());
         let mut builder = GroupBuilder::new(CLASSES * ZONE_PAIRS);
         for i in order {
             let r = &rules[i];
@@ -240,6 +257,21 @@ impl SignatureMatcher {
                     None => builder.always(&groups, detections.lists[0].buffer, idx),
                 }
             }
+            let cross_rule = CrossRule {
+                xbits: r
+                    .xbits
+                    .iter()
+                    .map(|x| XbitOp {
+                        op: x.op,
+                        id: id_of(&format!("xbit:{}", x.name)),
+                        track: x.track,
+                        expire_secs: x.expire.unwrap_or(3600),
+                    })
+                    .collect(),
+                threshold: r.threshold,
+                detection_filter: r.detection_filter,
+                silent: r.noalert || r.header.action == Action::Pass,
+            };
             compiled.push(CompiledRule {
                 source: i,
                 stream_use: stream_use_of(r, &detections),
@@ -259,20 +291,10 @@ impl SignatureMatcher {
                         any: f.any,
                     })
                     .collect(),
-                xbits: r
-                    .xbits
-                    .iter()
-                    .map(|x| XbitOp {
-                        op: x.op,
-                        id: id_of(&format!("xbit:{}", x.name)),
-                        track: x.track,
-                        expire_secs: x.expire.unwrap_or(3600),
-                    })
-                    .collect(),
                 noalert: r.noalert,
-                threshold: r.threshold,
-                detection_filter: r.detection_filter,
+                cross_flow: cross_rule.is_cross_flow(),
             });
+            cross.push(cross_rule);
         }
         let groups = builder.build();
         let n = compiled.len();
@@ -281,8 +303,8 @@ impl SignatureMatcher {
                 rules: compiled,
                 groups,
                 zones,
-                thresholds: Thresholds::new(limits.max_threshold_windows),
-                xbits: XBits::new(limits.max_xbits),
+                cross: CrossFlow::new(cross, limits.max_threshold_windows, limits.max_xbits),
+                defer: false,
                 stamps: vec![0; n],
                 scratch: ScanScratch::default(),
                 generation: 0,
@@ -338,7 +360,43 @@ impl SignatureMatcher {
 
     /// Threshold windows and xbits dropped because their tables were full.
     pub fn state_dropped(&self) -> u64 {
-        self.thresholds.dropped() + self.xbits.dropped()
+        self.cross.dropped()
+    }
+
+    /// Deferred mode, for parallel workers that each own a share of the
+    /// flows: matches of rules that read or write cross-flow state (xbits,
+    /// thresholds) come out as [`Match::pending`] for one
+    /// [`CrossFlow`] (see [`SignatureMatcher::cross_flow`]) to settle in
+    /// input order. Refused, with the reason, when a rule makes that
+    /// inexact: an xbits test on a rule that also writes flowbits or is a
+    /// `pass` rule (its per-flow effect would depend on state the worker
+    /// does not have).
+    pub fn defer_cross_flow(&mut self) -> Result<(), String> {
+        for (r, c) in self.rules.iter().zip(0u32..) {
+            let writes_flowbits = r
+                .flowbits
+                .iter()
+                .any(|f| matches!(f.op, BitOp::Set | BitOp::Unset | BitOp::Toggle));
+            if self.cross.rule(c).tests_xbits() && (writes_flowbits || r.pass) {
+                return Err(format!(
+                    "rule {} tests xbits and {}",
+                    r.source,
+                    if r.pass {
+                        "is a pass rule"
+                    } else {
+                        "writes flowbits"
+                    }
+                ));
+            }
+        }
+        self.defer = true;
+        Ok(())
+    }
+
+    /// The cross-flow state and rule options; [`CrossFlow::fresh`] gives
+    /// the settling side of deferred workers.
+    pub fn cross_flow(&self) -> &CrossFlow {
+        &self.cross
     }
 
     /// Inspects one packet; matches that alert are appended to `out` in
@@ -349,12 +407,12 @@ impl SignatureMatcher {
         self.collect_candidates(i, bits);
         let first_out = out.len();
         let candidates = std::mem::take(&mut self.candidates);
+        let (src, dst, ts) = (i.header.src, i.header.dst, i.ts);
         for &c in &candidates {
             let hits = self.rule_matches(c, i, bits);
             if hits == 0 {
                 continue;
             }
-            self.stats.matches += 1;
             let r = &self.rules[c as usize];
             for f in &r.flowbits {
                 if matches!(f.op, BitOp::Set | BitOp::Unset | BitOp::Toggle) {
@@ -365,51 +423,51 @@ impl SignatureMatcher {
                     }
                 }
             }
-            for x in &r.xbits {
-                if matches!(x.op, BitOp::Set | BitOp::Unset | BitOp::Toggle) {
-                    let key = track_key(x.track, i.header.src, i.header.dst);
-                    let expire = i.ts.add_nanos(i64::from(x.expire_secs) * 1_000_000_000);
-                    self.xbits.apply(x.op, x.id, key, expire, i.ts);
+            if self.defer && r.cross_flow {
+                // Decided later by CrossFlow::settle, in input order.
+                let pending = Pending {
+                    rule: c,
+                    hits,
+                    src,
+                    dst,
+                    ts,
+                    cancelled: false,
+                };
+                out.push(Match {
+                    rule: r.source,
+                    pending: Some(pending),
+                });
+                if r.pass {
+                    self.stats.passed += 1;
+                    cancel_alerts(out, first_out);
+                    break;
                 }
+                continue;
             }
+            self.stats.matches += 1;
+            self.cross.apply_xbits(c, src, dst, ts);
             if r.pass {
                 self.stats.passed += 1;
-                out.truncate(first_out);
+                cancel_alerts(out, first_out);
                 break;
             }
             if r.noalert {
                 continue;
             }
+            let source = r.source;
             for _ in 0..hits {
-                if !self.thresholds_allow(c, i.ts, i) {
+                if !r.cross_flow || self.cross.thresholds_allow(c, src, dst, ts) {
+                    self.stats.alerts += 1;
+                    out.push(Match {
+                        rule: source,
+                        pending: None,
+                    });
+                } else {
                     self.stats.thresholded += 1;
-                    continue;
                 }
-                self.stats.alerts += 1;
-                out.push(Match {
-                    rule: self.rules[c as usize].source,
-                });
             }
         }
         self.candidates = candidates;
-    }
-
-    fn thresholds_allow(&mut self, c: u32, now: Timestamp, i: &Inspect<'_>) -> bool {
-        let r = &self.rules[c as usize];
-        let (src, dst) = (i.header.src, i.header.dst);
-        if let Some(df) = r.detection_filter {
-            let key = track_key(df.track, src, dst);
-            if !self.thresholds.allow(c, true, &df, key, now) {
-                return false;
-            }
-        }
-        if let Some(t) = r.threshold {
-            let key = track_key(t.track, src, dst);
-            if !self.thresholds.allow(c, false, &t, key, now) {
-                return false;
-            }
-        }
-        true
     }
 
     fn collect_candidates(&mut self, i: &Inspect<'_>, bits: &mut FlowBits) {
@@ -548,7 +606,8 @@ impl SignatureMatcher {
         let SignatureMatcher {
             rules,
             transformed: cache,
-            xbits,
+            cross,
+            defer,
             ..
         } = self;
         let r = &rules[c as usize];
@@ -573,16 +632,9 @@ impl SignatureMatcher {
                 return false;
             }
         }
-        for x in &r.xbits {
-            let key = track_key(x.track, i.header.src, i.header.dst);
-            let ok = match x.op {
-                BitOp::IsSet => xbits.is_set(x.id, key, i.ts),
-                BitOp::IsNotSet => !xbits.is_set(x.id, key, i.ts),
-                _ => true,
-            };
-            if !ok {
-                return false;
-            }
+        // Deferred: the settling side tests xbits (see CrossFlow).
+        if r.cross_flow && !*defer && !cross.xbits_hold(c, i.header.src, i.header.dst, i.ts) {
+            return false;
         }
         if i.header_only {
             return r.detections.lists.is_empty();
@@ -604,6 +656,24 @@ impl SignatureMatcher {
         }
         true
     }
+}
+
+/// A matching `pass` rule cancels the alerts the packet raised so far
+/// (from `first`): plain matches go, pending ones stay (their state changes
+/// still happen) marked cancelled.
+fn cancel_alerts(out: &mut Vec<Match>, first: usize) {
+    let mut keep = first;
+    for k in first..out.len() {
+        if let Some(mut p) = out[k].pending {
+            p.cancelled = true;
+            out[keep] = Match {
+                pending: Some(p),
+                ..out[k]
+            };
+            keep += 1;
+        }
+    }
+    out.truncate(keep);
 }
 
 /// Transformed buffers of the current packet, by (buffer, transforms).

@@ -12,6 +12,8 @@
 //! * `header_match`: protocol, endpoints, `flow` and header tests;
 //! * `state`: flowbits ([`FlowBits`], per flow, kept by the caller), xbits
 //!   and thresholds (bounded);
+//! * `cross_flow`: the state that spans flows (xbits, thresholds), which
+//!   parallel workers leave to one [`CrossFlow`] to settle in input order;
 //! * [`SignatureMatcher`] ties them together.
 
 mod address_set;
@@ -19,6 +21,7 @@ mod anchor_scan;
 mod bytes;
 mod compile;
 pub mod context;
+mod cross_flow;
 mod engine;
 mod header_match;
 mod inspect;
@@ -28,6 +31,7 @@ mod transform;
 
 pub use compile::CompileError;
 pub use context::{Buffers, FlowContext, Inspect};
+pub use cross_flow::{CrossFlow, Pending, SettleStats};
 pub use engine::{Match, MatcherLimits, MatcherStats, SignatureMatcher};
 pub use inspect::RECURSION_LIMIT;
 pub use state::{FlowBits, MAX_FLOWBITS};
