@@ -22,6 +22,7 @@ use crate::buffer::{Buffer, Transform};
 use crate::header::{AddressSpec, FlowDirection, PortSpec, Protocol};
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 use tripline_core::Cidr;
 
 /// Protocol classes packets are sorted into.
@@ -294,12 +295,23 @@ const MAX_PORT_SETS: usize = 256;
 /// only the patterns of rules admitting those ports. Ports are sorted into
 /// classes (the intervals between every port boundary any rule names, so
 /// every rule admits all or none of a class); the index of a (source class,
-/// destination class) pair is built the first time a packet needs it.
+/// destination class) pair is built the first time a packet needs it, and
+/// shared by every pair that admits the same patterns (most ephemeral
+/// client ports do).
+/// The pattern indices of a port class pair, shared by the pairs that
+/// admit the same patterns.
+type SharedIndices = Arc<Vec<PatternIndex>>;
+
 #[derive(Debug, Default)]
 pub(crate) struct PortSplit {
     bounds: Vec<u16>,
     entries: Vec<FastPatternEntry>,
-    cache: FastMap<(u32, u32), Vec<PatternIndex>>,
+    cache: FastMap<(u32, u32), SharedIndices>,
+    /// The built indices by the entries they admit.
+    by_entries: FastMap<Vec<u32>, SharedIndices>,
+    /// The last ports asked for and their indices (packets of one flow
+    /// come in runs).
+    last: Option<(Option<(u16, u16)>, SharedIndices)>,
     /// Times the cache was emptied because it held [`MAX_PORT_SETS`].
     pub evictions: u64,
 }
@@ -340,6 +352,8 @@ impl PortSplit {
             bounds,
             entries,
             cache: FastMap::default(),
+            by_entries: FastMap::default(),
+            last: None,
             evictions: 0,
         }
     }
@@ -354,6 +368,9 @@ impl PortSplit {
         if self.entries.is_empty() {
             return &[];
         }
+        if self.last.as_ref().is_some_and(|(p, _)| *p == ports) {
+            return self.last.as_ref().map(|(_, b)| b.as_slice()).unwrap_or(&[]);
+        }
         let key = match ports {
             Some((s, d)) => (self.class(s), self.class(d)),
             None => (u32::MAX, u32::MAX),
@@ -361,14 +378,31 @@ impl PortSplit {
         if !self.cache.contains_key(&key) {
             if self.cache.len() >= MAX_PORT_SETS {
                 self.cache.clear();
+                self.by_entries.clear();
                 self.evictions += 1;
             }
             // Every port of a class behaves as its first one.
             let rep = ports.map(|_| (self.bounds[key.0 as usize], self.bounds[key.1 as usize]));
-            let built = build_indices(self.entries.iter().filter(|e| e.admits(rep)));
+            let admitted: Vec<u32> = (0u32..)
+                .zip(&self.entries)
+                .filter(|(_, e)| e.admits(rep))
+                .map(|(i, _)| i)
+                .collect();
+            let built = match self.by_entries.get(&admitted) {
+                Some(b) => b.clone(),
+                None => {
+                    let entries = &self.entries;
+                    let b = Arc::new(build_indices(
+                        admitted.iter().map(|&i| &entries[i as usize]),
+                    ));
+                    self.by_entries.insert(admitted, b.clone());
+                    b
+                }
+            };
             self.cache.insert(key, built);
         }
-        self.cache.get(&key).map(Vec::as_slice).unwrap_or(&[])
+        self.last = self.cache.get(&key).map(|b| (ports, b.clone()));
+        self.last.as_ref().map(|(_, b)| b.as_slice()).unwrap_or(&[])
     }
 
     /// Distinct payload fast patterns (over all ports).
