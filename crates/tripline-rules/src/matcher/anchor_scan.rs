@@ -5,9 +5,11 @@
 //! ending at three consecutive positions, so testing only every third
 //! position still meets one of them: the scan tests the pair ending at
 //! positions 2, 5, 8, ... against a 2^16-bit set of all anchor pairs (8 KiB,
-//! L1-resident). Only on a set bit are the anchors that could end there or
-//! up to two bytes later tested (a 2^17-bit hashed set first), and each
-//! pattern behind an anchor compared in place.
+//! L1-resident; every ASCII-case variant of a pair is in the set, so the
+//! loop reads raw bytes and folds nothing). Only on a set bit are the
+//! anchors that could end there or up to two bytes later tested (a
+//! 2^17-bit hashed set first), and each pattern behind an anchor compared
+//! in place.
 //!
 //! Patterns of two or three bytes are searched with `memchr::memmem` (one
 //! SIMD pass per case variant, stopping at the first hit) when their case
@@ -79,12 +81,16 @@ struct Entry {
     id: u32,
 }
 
+/// A set of 2^16 bits, indexed by a byte pair (fixed size: indexing by a
+/// `u16` needs no bounds check).
+type PairSet = [u64; (1 << 16) / 64];
+
 /// The prefilter over one set of patterns.
 #[derive(Debug)]
 pub(crate) struct AnchorScan {
-    /// One bit per byte pair of a 4-byte anchor: the only test most
-    /// positions get.
-    pairs: Vec<u64>,
+    /// One bit per byte pair (each case variant) of a 4-byte anchor: the
+    /// only test most positions get.
+    pairs: Box<PairSet>,
     /// Hashed bits of the 4-byte anchors.
     bits4: Vec<u64>,
     by4: FastMap<u32, Vec<Entry>>,
@@ -130,9 +136,21 @@ fn test_bit(bits: &[u64], i: usize) -> bool {
     bits[i / 64] & (1 << (i % 64)) != 0
 }
 
+/// Tests a raw byte pair against the pair set.
 #[inline]
-fn pair(a: u8, b: u8) -> usize {
-    (usize::from(fold(a)) << 8) | usize::from(fold(b))
+fn pair_set(set: &PairSet, a: u8, b: u8) -> bool {
+    let i = usize::from(u16::from_be_bytes([a, b]));
+    set[i >> 6] & (1 << (i & 63)) != 0
+}
+
+/// Puts every ASCII-case variant of a folded pair in the pair set.
+fn add_pair(set: &mut PairSet, a: u8, b: u8) {
+    for x in [a, a.to_ascii_uppercase()] {
+        for y in [b, b.to_ascii_uppercase()] {
+            let i = usize::from(u16::from_be_bytes([x, y]));
+            set[i >> 6] |= 1 << (i & 63);
+        }
+    }
 }
 
 /// The 4-byte window of `p` with the most distinct bytes (later wins ties,
@@ -158,7 +176,7 @@ impl AnchorScan {
     /// Indexes `patterns` (pattern id = position in the slice).
     pub(crate) fn new(patterns: &[Vec<u8>]) -> Self {
         let mut s = AnchorScan {
-            pairs: vec![0; (1 << 16) / 64],
+            pairs: Box::new([0; (1 << 16) / 64]),
             bits4: vec![0; (1 << BITS4) / 64],
             by4: FastMap::default(),
             short: FastMap::default(),
@@ -197,7 +215,7 @@ impl AnchorScan {
                     let key = u32::from_be_bytes([p[at], p[at + 1], p[at + 2], p[at + 3]]);
                     set_bit(&mut s.bits4, hash4(key));
                     for k in 0..STRIDE {
-                        set_bit(&mut s.pairs, pair(p[at + k], p[at + k + 1]));
+                        add_pair(&mut s.pairs, p[at + k], p[at + k + 1]);
                     }
                     s.by4.entry(key).or_default().push(Entry {
                         pattern: p,
@@ -228,13 +246,22 @@ impl AnchorScan {
         if self.by4.is_empty() {
             return;
         }
-        // The pair ending at position e is data[e - 1], data[e].
-        let mut e = 2;
-        while e < data.len() {
-            if test_bit(&self.pairs, pair(data[e - 1], data[e])) {
-                self.probe(data, e, &mut found);
+        // The pairs ending at positions 2, 5, 8, ...: the first two bytes
+        // of each 3-byte chunk after the first byte.
+        let Some(rest) = data.get(1..) else {
+            return;
+        };
+        let chunks = rest.chunks_exact(STRIDE);
+        let tail = chunks.remainder();
+        for (k, c) in chunks.enumerate() {
+            if pair_set(&self.pairs, c[0], c[1]) {
+                self.probe(data, STRIDE * k + 2, &mut found);
             }
-            e += STRIDE;
+        }
+        if let [a, b, ..] = *tail
+            && pair_set(&self.pairs, a, b)
+        {
+            self.probe(data, data.len() - tail.len() + 1, &mut found);
         }
     }
 
