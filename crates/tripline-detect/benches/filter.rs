@@ -53,6 +53,7 @@ impl RecordSink for Feed {
             let ctx = DetectContext {
                 home_nets: &self.home,
                 now: rec.ts(),
+                os: None,
             };
             d.on_record(rec, &ctx, &mut self.out);
         }
@@ -84,6 +85,7 @@ fn pass(path: &str, with_filters: bool) -> (Duration, u64, u64, Option<FilterDet
         let ctx = DetectContext {
             home_nets: &feed.home,
             now: tripline_core::Timestamp::ZERO,
+            os: None,
         };
         d.finish(&ctx, &mut feed.out);
     }

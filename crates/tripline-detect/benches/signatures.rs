@@ -7,8 +7,10 @@
 //! (b) (a) plus the packet-level ET Open rules (header protocol ip/tcp/udp/
 //!     icmp and no application buffer);
 //! (c) (a) plus every loadable ET Open rule.
-//! Each is run three times, interleaved; the best run counts. Ratios to (a)
-//! are what to compare across machines. Rule loading and compiling are
+//! (b) and (c) run in the engine's thread and with signature workers
+//! (`TRIPLINE_BENCH_WORKERS`, default: the machine's cores), which must
+//! raise the same alerts. Each is run three times, interleaved; the best
+//! run counts. Ratios to (a) are what to compare across machines. Rule loading and compiling are
 //! timed separately, and the matcher's peak memory is estimated from the
 //! process's resident set growth.
 
@@ -176,26 +178,46 @@ fn main() {
         home_nets: home.clone(),
         ..Default::default()
     };
-    let with = |rules: &Vec<Rule>| EngineConfig {
-        signature: SignatureConfig::with_rules(rules.clone(), classes.clone()),
+    let workers: usize = std::env::var("TRIPLINE_BENCH_WORKERS")
+        .ok()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let with = |rules: &Vec<Rule>, workers: usize| EngineConfig {
+        signature: SignatureConfig {
+            workers,
+            ..SignatureConfig::with_rules(rules.clone(), classes.clone())
+        },
         ..base.clone()
     };
+    let w_name = |set: &str| format!("{set}, {workers} workers");
     let configs = [
-        ("(a) no rules", base.clone(), 0usize),
-        ("(b) packet-level ET Open", with(&packet), packet.len()),
-        ("(c) all loadable ET Open", with(&all), all.len()),
+        ("(a) no rules".to_string(), base.clone(), 0usize),
+        (
+            "(b) packet-level ET Open".to_string(),
+            with(&packet, 0),
+            packet.len(),
+        ),
+        (
+            w_name("(b) packet-level"),
+            with(&packet, workers),
+            packet.len(),
+        ),
+        (
+            "(c) all loadable ET Open".to_string(),
+            with(&all, 0),
+            all.len(),
+        ),
+        (w_name("(c) all loadable"), with(&all, workers), all.len()),
     ];
-    // TRIPLINE_BENCH_ONLY=b runs one configuration (for profiling),
-    // TRIPLINE_BENCH_ROUNDS times (default 1).
+    // TRIPLINE_BENCH_ONLY=b runs the (b) configurations only (for
+    // profiling); TRIPLINE_BENCH_ROUNDS sets the rounds (default 3, or 1
+    // with ONLY).
     let only = std::env::var("TRIPLINE_BENCH_ONLY").ok();
-    let rounds = match &only {
-        Some(_) => std::env::var("TRIPLINE_BENCH_ROUNDS")
-            .ok()
-            .and_then(|r| r.parse().ok())
-            .unwrap_or(1),
-        None => 3,
-    };
-    let mut best: Vec<Option<RunResult>> = vec![None, None, None];
+    let rounds = std::env::var("TRIPLINE_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(if only.is_some() { 1 } else { 3 });
+    let mut best: Vec<Option<RunResult>> = configs.iter().map(|_| None).collect();
     for _round in 0..rounds {
         for (i, (name, cfg, _)) in configs.iter().enumerate() {
             if only
@@ -214,7 +236,7 @@ fn main() {
     for ((name, _, n), r) in configs.iter().zip(&best) {
         let Some(r) = r else { continue };
         println!(
-            "{name:<28} {n:>6} rules: {:.3} s, {:.0} kpkt/s, {:.0} Mbit/s, {:.0} % of (a), {} signature alerts",
+            "{name:<30} {n:>6} rules: {:.3} s, {:.0} kpkt/s, {:.0} Mbit/s, {:.0} % of (a), {} signature alerts",
             r.secs,
             r.packets as f64 / r.secs / 1e3,
             r.bytes as f64 * 8.0 / r.secs / 1e6,

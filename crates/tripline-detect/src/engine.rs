@@ -37,6 +37,13 @@ pub trait EngineOutput {
     fn auth(&mut self, a: AuthLog);
     /// An alert raised by a detector.
     fn alert(&mut self, a: Alert);
+    /// An alert whose OS guess its detector already decided (attached as
+    /// of the packet that raised it, or known to be none): the engine
+    /// hands it on without annotating it; outputs take it as
+    /// [`EngineOutput::alert`].
+    fn alert_annotated(&mut self, a: Alert) {
+        self.alert(a);
+    }
     /// connwatch's judgement of a connection across the home boundary
     /// (name, allow rule, blocked), just before the connection itself.
     fn connection_verdict(&mut self, _c: &Connection, _v: &ConnVerdict<'_>) {}
@@ -102,7 +109,7 @@ pub struct Engine {
     /// Where the osfp detector sits in `detectors`, when it runs.
     osfp: Option<usize>,
     /// Alerts of the event being processed (see [`held_alerts`]).
-    held: Vec<Alert>,
+    held: Vec<(Alert, bool)>,
     stats: EngineStats,
     clock: Timestamp,
 }
@@ -237,6 +244,7 @@ impl Engine {
         let ctx = DetectContext {
             home_nets: &config.home_nets,
             now: *clock,
+            os: None,
         };
         let out = &mut HeldAlerts::new(out, held);
         match rec {
@@ -285,8 +293,14 @@ impl Engine {
             }
             Record::Tripwire(_) => stats.tripwire += 1,
         }
-        for det in detectors.iter_mut() {
-            det.on_record(rec, &ctx, out);
+        for i in 0..detectors.len() {
+            // Detectors after osfp may read its guesses as of this record.
+            let (seen, rest) = detectors.split_at_mut(i);
+            let os = osfp
+                .filter(|&o| o < i)
+                .and_then(|o| seen[o].as_any_mut())
+                .and_then(|a| a.downcast_ref::<crate::detectors::osfp::OsfpDetector>());
+            rest[0].on_record(rec, &DetectContext { os, ..ctx }, out);
         }
         out.release(detectors, osfp);
     }
@@ -310,11 +324,16 @@ impl Engine {
         let ctx = DetectContext {
             home_nets: &config.home_nets,
             now: *clock,
+            os: None,
         };
         let out = &mut HeldAlerts::new(out, held);
         flows.advance(now, &mut |c| {
             deliver(detectors, osfp, dns, &ctx, stats, out, c)
         });
+        for det in detectors.iter_mut() {
+            det.on_advance(&ctx, out);
+        }
+        out.release(detectors, osfp);
     }
 
     /// End of input: emits every live flow and lets detectors report.
@@ -334,6 +353,7 @@ impl Engine {
         let ctx = DetectContext {
             home_nets: &config.home_nets,
             now: *clock,
+            os: None,
         };
         let out = &mut HeldAlerts::new(out, held);
         flows.flush_all(&mut |c| deliver(detectors, osfp, dns, &ctx, stats, out, c));

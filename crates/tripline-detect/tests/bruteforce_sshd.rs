@@ -139,6 +139,7 @@ fn feed(d: &mut BruteforceDetector, logs: &[AuthLog]) -> Vec<Alert> {
         let ctx = tripline_detect::DetectContext {
             home_nets: &home,
             now: l.ts,
+            os: None,
         };
         d.on_record(&Record::Auth(l.clone()), &ctx, &mut out);
     }

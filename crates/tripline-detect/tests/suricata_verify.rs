@@ -13,7 +13,7 @@ mod common;
 use common::data;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use tripline_core::{Alert, HomeNets};
 use tripline_detect::EngineConfig;
 use tripline_detect::detectors::signature::SignatureConfig;
@@ -130,7 +130,8 @@ fn parse_size(v: &str) -> Option<u64> {
     num.trim().parse::<u64>().ok()?.checked_mul(mult)
 }
 
-fn run_test(t: &Value, root: &Path) -> Outcome {
+/// The engine configuration and capture of one test, as its `args` say.
+fn prepare(t: &Value, root: &Path) -> Result<(EngineConfig, PathBuf), String> {
     let dir = root.join(t["test"].as_str().unwrap_or_default());
     let args = t["args"]
         .as_array()
@@ -164,7 +165,7 @@ fn run_test(t: &Value, root: &Path) -> Outcome {
             .cloned()
             .chain(summary.errors.iter().map(|e| e.message.clone()))
             .collect();
-        return Outcome::Fail(format!("rules not loaded: {}", reasons.join(", ")));
+        return Err(format!("rules not loaded: {}", reasons.join(", ")));
     }
     let mut signature = SignatureConfig {
         midstream: args.contains("stream.midstream=true"),
@@ -176,20 +177,20 @@ fn run_test(t: &Value, root: &Path) -> Outcome {
         signature.reassembly.depth = match parse_size(depth) {
             Some(0) => u64::MAX,
             Some(n) => n,
-            None => return Outcome::Fail(format!("bad stream.reassembly.depth {depth}")),
+            None => return Err(format!("bad stream.reassembly.depth {depth}")),
         };
     }
     const HTP: &str = "app-layer.protocols.http.libhtp.default-config.";
     if let Some(limit) = setting(&args, &format!("{HTP}response-body-limit")) {
         match parse_size(limit).and_then(|n| usize::try_from(n).ok()) {
             Some(n) => signature.http.response_body = n,
-            None => return Outcome::Fail(format!("bad response-body-limit {limit}")),
+            None => return Err(format!("bad response-body-limit {limit}")),
         }
     }
     if let Some(layers) = setting(&args, &format!("{HTP}response-body-decompress-layer-limit")) {
         match layers.parse() {
             Ok(n) => signature.http.decompress.layers = n,
-            Err(_) => return Outcome::Fail(format!("bad decompress-layer-limit {layers}")),
+            Err(_) => return Err(format!("bad decompress-layer-limit {layers}")),
         }
     }
     let config = EngineConfig {
@@ -199,9 +200,16 @@ fn run_test(t: &Value, root: &Path) -> Outcome {
     let det =
         tripline_detect::detectors::signature::SignatureDetector::new(config.signature.clone());
     if let Some((i, why)) = det.refused().first() {
-        return Outcome::Fail(format!("sid {} refused: {why}", set.rules()[*i].sid));
+        return Err(format!("sid {} refused: {why}", set.rules()[*i].sid));
     }
-    let pcap = dir.join(t["pcap"].as_str().unwrap_or_default());
+    Ok((config, dir.join(t["pcap"].as_str().unwrap_or_default())))
+}
+
+fn run_test(t: &Value, root: &Path) -> Outcome {
+    let (config, pcap) = match prepare(t, root) {
+        Ok(p) => p,
+        Err(e) => return Outcome::Fail(e),
+    };
     let alerts = match run_capture(&pcap, config) {
         Ok(a) => a,
         Err(e) => return Outcome::Fail(format!("capture: {e}")),
@@ -324,4 +332,46 @@ fn suricata_verify_tests_pass() {
         println!("passes but is listed out of scope: {p}");
     }
     assert!(fail.is_empty(), "{} in-scope tests fail", fail.len());
+}
+
+/// Parallel signature workers give exactly the alerts of the engine's own
+/// thread — same alerts, same order, same fields — on every
+/// suricata-verify capture (flowbits, xbits, thresholds, streams, HTTP
+/// transactions completed at the end of the input), with 1, 2 and 3
+/// workers.
+#[test]
+fn parallel_workers_give_the_alerts_of_one_thread() {
+    let root = Path::new(&data("compat/suricata-verify")).to_path_buf();
+    let manifest: Vec<Value> = serde_json::from_str(
+        &std::fs::read_to_string(root.join("manifest.json")).expect("manifest.json"),
+    )
+    .expect("manifest parses");
+    let (mut compared, mut alerts) = (0, 0);
+    for t in &manifest {
+        let Ok((config, pcap)) = prepare(t, &root) else {
+            continue;
+        };
+        let Ok(want) = run_capture(&pcap, config.clone()) else {
+            continue;
+        };
+        for workers in [1, 2, 3] {
+            let mut parallel = config.clone();
+            parallel.signature.workers = workers;
+            let got = run_capture(&pcap, parallel).expect("the capture read once");
+            assert!(
+                got == want,
+                "{}: {workers} workers gave {} alerts, one thread {}",
+                t["test"],
+                got.len(),
+                want.len()
+            );
+        }
+        compared += 1;
+        alerts += want.len();
+    }
+    println!("{compared} captures, {alerts} alerts, equal with 1-3 workers");
+    assert!(
+        compared > 400 && alerts > 800,
+        "{compared} captures, {alerts} alerts"
+    );
 }

@@ -136,6 +136,7 @@ fn feed(d: &mut TripwireDetector, hits: &[TripwireHit]) -> Vec<Alert> {
         let ctx = DetectContext {
             home_nets: &home,
             now: h.ts,
+            os: None,
         };
         d.on_record(&Record::Tripwire(h.clone()), &ctx, &mut out);
     }

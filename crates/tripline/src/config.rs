@@ -590,6 +590,33 @@ mod tests {
         assert_eq!(parsed.filter.max_keys, d.filter.max_keys);
         assert_eq!(parsed.filter.severity, d.filter.severity);
         assert_eq!(parsed.filter.enabled, d.filter.enabled);
+        assert_eq!(parsed.signatures, d.signatures);
+    }
+
+    #[test]
+    fn signature_workers_are_auto_or_a_bounded_count() {
+        use crate::signatures::WorkerCount;
+        let w = |text: &str| Config::parse(&format!("[signatures]\n{text}"), "w.toml");
+        assert_eq!(
+            w("workers = \"auto\"").unwrap().signatures.workers,
+            WorkerCount::Auto
+        );
+        assert_eq!(
+            w("workers = 3").unwrap().signatures.workers,
+            WorkerCount::Fixed(3)
+        );
+        for bad in ["workers = \"many\"", "workers = -1", "workers = 1000"] {
+            let e = format!("{:#}", w(bad).unwrap_err());
+            assert!(e.contains("workers") && e.contains("auto"), "{bad}: {e}");
+        }
+        assert_eq!(
+            WorkerCount::Auto.resolve(true),
+            0,
+            "live input: the engine's thread"
+        );
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(WorkerCount::Auto.resolve(false), (cores - 1).min(8));
+        assert_eq!(WorkerCount::Fixed(2).resolve(true), 2);
     }
 
     #[test]

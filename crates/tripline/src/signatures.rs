@@ -40,6 +40,13 @@ pub struct SignatureSection {
     pub max_flows: usize,
     /// Also run header-only rules on firewall log lines. Default true.
     pub on_firewall_logs: bool,
+    /// Threads matching rules beside the engine's, each owning a share of
+    /// the flows (the alerts are the same for any count): a number (0:
+    /// match in the engine's thread) or `"auto"` — one less than the
+    /// machine's cores (at most 8) when reading files, 0 for live input
+    /// (`--interface`, `--follow`), whose alerts then come out at once
+    /// rather than in batches. Default `"auto"`.
+    pub workers: WorkerCount,
     /// Address variables beyond HOME_NET/EXTERNAL_NET (e.g.
     /// `DNS_SERVERS = "[192.168.1.1]"`); these override Suricata's defaults.
     pub address_vars: BTreeMap<String, String>,
@@ -59,8 +66,57 @@ impl Default for SignatureSection {
             stream_window: 2048,
             max_flows: 100_000,
             on_firewall_logs: true,
+            workers: WorkerCount::Auto,
             address_vars: BTreeMap::new(),
             port_vars: BTreeMap::new(),
+        }
+    }
+}
+
+/// `[signatures] workers`: `"auto"` or a thread count.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WorkerCount {
+    /// One less than the cores (at most 8) for files; 0 for live input.
+    #[default]
+    Auto,
+    /// This many (0: the engine's thread).
+    Fixed(usize),
+}
+
+/// Most signature worker threads.
+pub const MAX_WORKERS: usize = 64;
+
+impl WorkerCount {
+    /// The thread count for a run; `live`: the input arrives as it
+    /// happens (alert latency matters more than throughput).
+    pub fn resolve(self, live: bool) -> usize {
+        match self {
+            WorkerCount::Fixed(n) => n,
+            WorkerCount::Auto if live => 0,
+            WorkerCount::Auto => std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .saturating_sub(1)
+                .min(8),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for WorkerCount {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Count(i64),
+            Word(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Word(w) if w == "auto" => Ok(WorkerCount::Auto),
+            Raw::Count(n) if (0..=MAX_WORKERS as i64).contains(&n) => {
+                Ok(WorkerCount::Fixed(n as usize))
+            }
+            _ => Err(serde::de::Error::custom(format!(
+                "workers: expected \"auto\" or a number from 0 to {MAX_WORKERS}"
+            ))),
         }
     }
 }

@@ -243,3 +243,44 @@ fn standard_input_is_detected_by_content() {
     let s: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(s["firewall_lines"], 25);
 }
+
+/// `[signatures] workers`: the sample data's EVE alerts are the same, in
+/// the same order, whether rules are matched in the engine's thread or by
+/// worker threads.
+#[test]
+fn signature_workers_write_the_same_eve_alerts() {
+    let dir = tempdir();
+    let alerts = |workers: &str| -> Vec<Value> {
+        let cfg = join(&dir, &format!("workers-{workers}.toml"));
+        let text = std::fs::read_to_string(example("tripline.toml"))
+            .unwrap()
+            .replace(
+                "rules = [\"rules\"]",
+                &format!("rules = [{:?}]\nworkers = {workers}", example("rules")),
+            );
+        std::fs::write(&cfg, text).unwrap();
+        let eve = join(&dir, &format!("eve-{workers}.json"));
+        analyze_json(&[
+            "--config",
+            &cfg,
+            "--no-store",
+            "--eve",
+            &eve,
+            &example("data"),
+        ]);
+        std::fs::read_to_string(&eve)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|v| v["event_type"] == "alert" && v["alert"]["gid"] == 1)
+            .collect()
+    };
+    let one = alerts("0");
+    assert!(one.len() >= 20, "only {} signature alerts", one.len());
+    for workers in ["1", "3"] {
+        assert!(
+            alerts(workers) == one,
+            "{workers} workers differ from one thread"
+        );
+    }
+}

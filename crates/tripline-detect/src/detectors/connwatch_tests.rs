@@ -111,6 +111,7 @@ impl Rig {
         let ctx = DetectContext {
             home_nets: &self.home,
             now: d.ts,
+            os: None,
         };
         self.cw.on_dns(&d, &ctx, &mut self.out);
     }
@@ -119,6 +120,7 @@ impl Rig {
         let ctx = DetectContext {
             home_nets: &self.home,
             now: c.start,
+            os: None,
         };
         let names = match c.direction {
             Direction::Outbound => self.dns.lookup(c.src, c.dst, c.start),

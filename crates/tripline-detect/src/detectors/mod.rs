@@ -25,6 +25,10 @@ pub struct DetectContext<'a> {
     pub home_nets: &'a HomeNets,
     /// The engine's clock: the latest record time seen (capture time).
     pub now: Timestamp,
+    /// The osfp detector's guesses as of the current record, for
+    /// detectors that run after it and hand alerts on later (in
+    /// [`Detector::on_record`] only; `None` elsewhere or without osfp).
+    pub os: Option<&'a osfp::OsfpDetector>,
 }
 
 /// One detection method.
@@ -66,6 +70,10 @@ pub trait Detector {
 
     /// Every DNS event, from a DNS log or parsed from a DNS packet.
     fn on_dns(&mut self, _dns: &DnsLog, _ctx: &DetectContext<'_>, _out: &mut dyn EngineOutput) {}
+
+    /// The engine's clock moved without input (live input gone quiet):
+    /// hand on what is held back.
+    fn on_advance(&mut self, _ctx: &DetectContext<'_>, _out: &mut dyn EngineOutput) {}
 
     /// End of input: report what is still pending.
     fn finish(&mut self, _ctx: &DetectContext<'_>, _out: &mut dyn EngineOutput) {}

@@ -293,6 +293,15 @@ fn load(path: &Path) -> Result<Database, String> {
     Ok(db)
 }
 
+impl std::fmt::Debug for OsfpDetector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OsfpDetector")
+            .field("sources", &self.guesses.len())
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Detector for OsfpDetector {
     fn name(&self) -> &'static str {
         "osfp"
@@ -482,6 +491,7 @@ sig   = *:64:0:*:mss*10,0:mss::0
         let ctx = DetectContext {
             home_nets: &home,
             now: Timestamp(0),
+            os: None,
         };
         for (alert_new_label, want) in [(false, 0), (true, 1)] {
             let mut d = detector(OsfpConfig {

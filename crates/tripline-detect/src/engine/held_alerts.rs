@@ -19,19 +19,21 @@ use tripline_core::{Alert, AuthLog, Connection, DnsLog};
 /// An [`EngineOutput`] that holds alerts until [`HeldAlerts::release`].
 pub(super) struct HeldAlerts<'o> {
     out: &'o mut dyn EngineOutput,
-    held: &'o mut Vec<Alert>,
+    /// The alerts, each with whether the engine should annotate it.
+    held: &'o mut Vec<(Alert, bool)>,
 }
 
 impl<'o> HeldAlerts<'o> {
     /// Wraps `out`; `held` is the engine's buffer (empty between events, its
     /// capacity kept so steady-state processing does not allocate for it).
-    pub(super) fn new(out: &'o mut dyn EngineOutput, held: &'o mut Vec<Alert>) -> Self {
+    pub(super) fn new(out: &'o mut dyn EngineOutput, held: &'o mut Vec<(Alert, bool)>) -> Self {
         HeldAlerts { out, held }
     }
 
     /// Hands the held alerts on in the order they were raised, each with
     /// the OS guess of its source when the osfp detector (at `osfp` in
-    /// `detectors`) has one.
+    /// `detectors`) has one and the detector did not decide it already
+    /// ([`EngineOutput::alert_annotated`]).
     pub(super) fn release(&mut self, detectors: &mut [Box<dyn Detector>], osfp: Option<usize>) {
         if self.held.is_empty() {
             return;
@@ -40,8 +42,8 @@ impl<'o> HeldAlerts<'o> {
             .and_then(|i| detectors.get_mut(i))
             .and_then(|d| d.as_any_mut())
             .and_then(|a| a.downcast_ref::<OsfpDetector>());
-        for mut alert in self.held.drain(..) {
-            if let Some(f) = fingerprints {
+        for (mut alert, annotate) in self.held.drain(..) {
+            if let Some(f) = fingerprints.filter(|_| annotate) {
                 f.annotate(&mut alert);
             }
             self.out.alert(alert);
@@ -63,7 +65,11 @@ impl EngineOutput for HeldAlerts<'_> {
     }
 
     fn alert(&mut self, a: Alert) {
-        self.held.push(a);
+        self.held.push((a, true));
+    }
+
+    fn alert_annotated(&mut self, a: Alert) {
+        self.held.push((a, false));
     }
 
     fn connection_verdict(&mut self, c: &Connection, v: &ConnVerdict<'_>) {

@@ -114,6 +114,22 @@ pub struct AppStats {
 }
 
 impl AppStats {
+    /// Adds another parser's counters (parallel workers).
+    pub fn add(&mut self, o: &AppStats) {
+        self.http_requests += o.http_requests;
+        self.http_responses += o.http_responses;
+        self.tls_client_hellos += o.tls_client_hellos;
+        self.http_errors += o.http_errors;
+        self.tls_errors += o.tls_errors;
+        self.body_bytes_skipped += o.body_bytes_skipped;
+        self.bodies_decoded += o.bodies_decoded;
+        self.bodies_not_compressed += o.bodies_not_compressed;
+        self.bodies_corrupt += o.bodies_corrupt;
+        self.bodies_bomb += o.bodies_bomb;
+        self.bodies_layers_skipped += o.bodies_layers_skipped;
+        self.bodies_truncated += o.bodies_truncated;
+    }
+
     /// Counts what decoding one body did.
     fn body(&mut self, d: &tripline_ingest::app::http::BodyDecoding) {
         use tripline_ingest::app::http::DecodeError;

@@ -91,6 +91,8 @@ pub fn run(explicit_cfg: Option<&Path>, args: AnalyzeArgs) -> Result<ExitCode> {
             anyhow::bail!("{} malformed rules (--strict)", sig.summary.error_count());
         }
         engine_config.signature = sig.config;
+        let live = args.interface.is_some() || args.follow;
+        engine_config.signature.workers = cfg.signatures.workers.resolve(live);
     }
     let mut run = Run::new(engine_config, Progress::new(total, args.quiet));
     run.stop_on(interrupt::flag());

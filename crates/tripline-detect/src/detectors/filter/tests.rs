@@ -47,12 +47,14 @@ fn run(det: &mut FilterDetector, frames: &[(f64, Vec<u8>)]) -> Vec<Alert> {
         let ctx = DetectContext {
             home_nets: &home,
             now,
+            os: None,
         };
         det.on_record(&rec, &ctx, &mut out);
     }
     let ctx = DetectContext {
         home_nets: &home,
         now,
+        os: None,
     };
     det.finish(&ctx, &mut out);
     out.0
@@ -170,6 +172,7 @@ fn reassembled_datagrams_are_not_filtered() {
     let ctx = DetectContext {
         home_nets: &home,
         now: Timestamp::ZERO,
+        os: None,
     };
     let rec = Record::Packet(Packet {
         ts: Timestamp::ZERO,

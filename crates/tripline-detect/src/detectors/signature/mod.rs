@@ -3,33 +3,38 @@
 //! firewall log lines (the one `Header` model), so psad-style header
 //! signatures are ordinary rules.
 //!
-//! Per packet: the flow view ([`flows`]) gives direction, `established` and
-//! the flow's flowbits; [`buffers`] fills the inspection buffers (payload,
-//! `dns.query`, ...); the matcher picks candidates with its prefilter and
-//! verifies them; each match becomes an [`Alert`] ([`alert`]).
+//! [`inspector`] does the work for a packet: the flow view ([`flows`]),
+//! the inspection buffers ([`buffers`]), the reassembled streams and
+//! application transactions ([`app`]), the matcher, and the alerts
+//! ([`alert`]). TCP segments go through the bounded reassembler when a
+//! loaded rule needs it: application buffers (`http.*`, `tls.sni`, ...)
+//! come from the reassembled streams, and on established flows payload
+//! rules also see the raw stream (Suricata's stream inspection: the bytes
+//! that became in order with the packet plus an overlap before them, each
+//! stream position alerting once; `flow:only_stream`/`no_stream`, `dsize`,
+//! `tcp-pkt`, `tcp-stream` choose between stream and packet as in
+//! Suricata). Rule sets without such rules do not reassemble at all.
 //!
-//! TCP segments go through the bounded reassembler ([`app`]) when a loaded
-//! rule needs it: application buffers (`http.*`, `tls.sni`, ...) come from
-//! the reassembled streams, and on established flows payload rules also see
-//! the raw stream (Suricata's stream inspection: the bytes that became in
-//! order with the packet plus an overlap before them, each stream position
-//! alerting once; `flow:only_stream`/`no_stream`, `dsize`, `tcp-pkt`,
-//! `tcp-stream` choose between stream and packet as in Suricata). Rule sets
-//! without such rules do not reassemble at all.
+//! One inspector runs in the engine's thread, or ([`SignatureConfig::workers`])
+//! one per worker thread, each owning the flows that hash to it
+//! ([`workers`]); the alerts are the same either way.
 
 mod alert;
 mod app;
 mod buffers;
 mod flows;
+mod inspector;
+mod workers;
 
 use super::{DetectContext, Detector};
 use crate::engine::EngineOutput;
 use crate::reassembly::ReassemblyConfig;
-use flows::{FlowOptions, SigFlows};
+use inspector::{Inspector, PacketView, Raised};
 use std::sync::Arc;
-use tripline_core::{Header, Record};
-use tripline_rules::matcher::{FlowContext, MatcherLimits, MatcherStats};
-use tripline_rules::{Classifications, FlowBits, Inspect, Match, Rule, SignatureMatcher};
+use tripline_core::Record;
+use tripline_rules::matcher::{MatcherLimits, MatcherStats};
+use tripline_rules::{Classifications, Rule};
+use workers::Workers;
 
 /// Configuration of the signature detector.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -60,6 +65,12 @@ pub struct SignatureConfig {
     /// HTTP parser caps: body bytes kept for inspection (Suricata's
     /// `request-body-limit`/`response-body-limit`) and decompression layers.
     pub http: tripline_ingest::app::http::HttpLimits,
+    /// Worker threads matching in parallel, each owning the flows that
+    /// hash to it (0: match in the engine's thread). Any count gives the
+    /// same alerts as one worker; with workers they are handed on in
+    /// batches (see the `workers` module), and each worker gets its share
+    /// of `max_flows` and the reassembly caps.
+    pub workers: usize,
 }
 
 impl SignatureConfig {
@@ -76,6 +87,7 @@ impl SignatureConfig {
             on_firewall_logs: true,
             reassembly: ReassemblyConfig::default(),
             http: Default::default(),
+            workers: 0,
         }
     }
 }
@@ -96,46 +108,58 @@ pub struct SignatureStats {
     pub app: crate::reassembly::AppStats,
 }
 
+impl SignatureStats {
+    /// Adds another inspector's counters (rules and refused excepted).
+    fn add(&mut self, o: &SignatureStats) {
+        self.matcher.add(&o.matcher);
+        self.flows_evicted += o.flows_evicted;
+        self.app.add(&o.app);
+    }
+}
+
 /// The detector.
 pub struct SignatureDetector {
-    config: SignatureConfig,
-    matcher: SignatureMatcher,
+    config: Arc<SignatureConfig>,
+    rules: usize,
     refused: Vec<(usize, String)>,
-    flows: SigFlows,
-    scratch: buffers::Scratch,
-    app: app::AppInspect,
-    /// A rule needs reassembled TCP streams (application layer or raw
-    /// stream inspection); without one, segments are not reassembled.
-    reassemble: bool,
-    /// A rule inspects the raw stream of established TCP flows.
-    stream_rules: bool,
-    matches: Vec<Match>,
+    run: Run,
+    raised: Vec<Raised>,
+}
+
+/// Where inspection runs.
+enum Run {
+    /// In the engine's thread.
+    Inline(Box<Inspector>),
+    /// In worker threads, one share of the flows each.
+    Workers(Box<Workers>),
 }
 
 impl SignatureDetector {
-    /// Compiles the configured rules.
+    /// Compiles the configured rules and, with `workers` > 0, starts the
+    /// worker threads. A rule set whose cross-flow state cannot be settled
+    /// outside the workers runs inline, with a warning.
     pub fn new(config: SignatureConfig) -> Self {
-        let (matcher, refused) = SignatureMatcher::new(&config.rules, config.limits);
-        let flows = SigFlows::new(
-            config.max_flows,
-            FlowOptions {
-                midstream: config.midstream,
-                async_oneside: config.async_oneside,
-                idle_timeout_ns: 600_000_000_000,
+        let config = Arc::new(config);
+        let n = config.workers;
+        let (first, refused) = workers::inspector_share(&config, n);
+        let rules = config.rules.len() - refused.len();
+        let refused = refused.into_iter().map(|(i, e)| (i, e.0)).collect();
+        let run = match n {
+            0 => Run::Inline(Box::new(first)),
+            _ => match workers::defer(first) {
+                Ok(first) => Run::Workers(Box::new(Workers::start(config.clone(), n, first))),
+                Err(reason) => {
+                    tracing::warn!("signature workers: {reason}; inspecting in one thread instead");
+                    Run::Inline(Box::new(workers::inspector_share(&config, 1).0))
+                }
             },
-        );
-        let stream_rules = matcher.inspects_stream();
-        let app_rules = matcher.uses_app_layer();
+        };
         SignatureDetector {
-            refused: refused.into_iter().map(|(i, e)| (i, e.0)).collect(),
-            reassemble: stream_rules || app_rules,
-            stream_rules,
-            matcher,
-            flows,
-            scratch: buffers::Scratch::default(),
-            app: app::AppInspect::new(config.reassembly.clone(), config.http.clone(), app_rules),
-            matches: Vec::new(),
             config,
+            rules,
+            refused,
+            run,
+            raised: Vec::new(),
         }
     }
 
@@ -144,105 +168,26 @@ impl SignatureDetector {
         &self.refused
     }
 
-    /// Counters so far.
+    /// Worker threads inspecting (0: inline in the engine's thread).
+    pub fn workers(&self) -> usize {
+        match &self.run {
+            Run::Inline(_) => 0,
+            Run::Workers(w) => w.len(),
+        }
+    }
+
+    /// Counters so far (with workers: as of the alerts handed on).
     pub fn stats(&self) -> SignatureStats {
+        let s = match &self.run {
+            Run::Inline(i) => i.stats(),
+            Run::Workers(w) => w.stats(),
+        };
         SignatureStats {
-            rules: self.matcher.len(),
+            rules: self.rules,
             refused: self.refused.len(),
-            matcher: self.matcher.stats(),
-            flows_evicted: self.flows.evicted(),
-            app: self.app.stats(),
+            ..s
         }
     }
-}
-
-/// What an alert reports of the packet that matched.
-struct Evidence<'a> {
-    ts: tripline_core::Timestamp,
-    header: &'a Header,
-    payload: &'a [u8],
-    app: Option<tripline_rules::header::AppProto>,
-    /// The frame's link layer (VLAN, MAC addresses), for packets.
-    link: Option<&'a tripline_core::LinkInfo>,
-    /// The application buffers of the matched transaction or packet.
-    buffers: Option<tripline_rules::matcher::Buffers<'a>>,
-}
-
-impl<'a> Evidence<'a> {
-    fn of(
-        ts: tripline_core::Timestamp,
-        header: &'a Header,
-        payload: &'a [u8],
-        app: Option<tripline_rules::header::AppProto>,
-    ) -> Self {
-        Evidence {
-            ts,
-            header,
-            payload,
-            app,
-            link: None,
-            buffers: None,
-        }
-    }
-
-    /// With the application buffers the rule saw.
-    fn with_buffers(self, buffers: tripline_rules::matcher::Buffers<'a>) -> Self {
-        Evidence {
-            buffers: Some(buffers),
-            ..self
-        }
-    }
-
-    /// With the packet's link layer.
-    fn with_link(self, link: &'a tripline_core::LinkInfo) -> Self {
-        Evidence {
-            link: Some(link),
-            ..self
-        }
-    }
-}
-
-/// Turns the matches into alerts (and empties the list).
-fn emit(
-    config: &SignatureConfig,
-    matches: &mut Vec<Match>,
-    e: &Evidence<'_>,
-    out: &mut dyn EngineOutput,
-) {
-    let classes = config.classifications.as_deref();
-    for m in matches.drain(..) {
-        let mut a = alert::from_match(
-            &config.rules[m.rule],
-            classes,
-            e.ts,
-            e.header,
-            e.payload,
-            e.app,
-        );
-        if let Some(link) = e.link {
-            alert::add_link(&mut a, link);
-        }
-        if let (Some(app), Some(b)) = (e.app, e.buffers.as_ref()) {
-            alert::add_app(&mut a, app, b);
-        }
-        out.alert(a);
-    }
-}
-
-/// Payload length of a logged packet, from the logged IP total length.
-fn logged_payload_len(h: &Header) -> usize {
-    let ip_hdr = if h.ip.version == 6 {
-        40
-    } else {
-        20 + h.ip.options.as_bytes().len()
-    };
-    let l4 = match h.transport {
-        tripline_core::Transport::Tcp(t) => 20 + t.options.as_bytes().len(),
-        tripline_core::Transport::Udp(_) => 8,
-        tripline_core::Transport::Icmp(_) => 8,
-        tripline_core::Transport::Other => 0,
-    };
-    usize::from(h.ip.total_len).saturating_sub(ip_hdr + l4)
 }
 
 impl Detector for SignatureDetector {
@@ -254,86 +199,44 @@ impl Detector for SignatureDetector {
         Some(self)
     }
 
-    fn on_record(
-        &mut self,
-        rec: &Record<'_>,
-        _ctx: &DetectContext<'_>,
-        out: &mut dyn EngineOutput,
-    ) {
-        match rec {
-            Record::Packet(p) => {
-                if p.header.ip.is_fragment_piece() {
-                    return;
-                }
-                let key = flows::FlowKey::of(&p.header);
-                let (flow, f) = self.flows.observe(p.ts, &p.header, p.payload.len());
-                let Self {
-                    config,
-                    matcher,
-                    scratch,
-                    app,
-                    matches,
-                    reassemble,
-                    stream_rules,
-                    ..
-                } = self;
-                let tcp = p.header.protocol == 6 && *reassemble;
-                // Application transactions completed by this segment.
-                let mut position = None;
-                if tcp {
-                    position = app.segment(
-                        &key,
-                        &p.header,
-                        p.payload,
-                        p.ts,
-                        flow.to_server,
-                        &mut |tx| {
-                            let ctx = tripline_rules::matcher::FlowContext {
-                                to_server: tx.to_server,
-                                stream: true,
-                                ..flow
-                            };
-                            let mut i = Inspect::packet(p.ts, &p.header, &[], ctx);
-                            i.buffers = tx.buffers;
-                            i.app_proto = Some(tx.proto);
-                            matcher.inspect(&i, &mut f.bits, matches);
-                            let evidence = Evidence::of(p.ts, &p.header, p.payload, Some(tx.proto))
-                                .with_link(&p.link)
-                                .with_buffers(tx.buffers);
-                            emit(config, matches, &evidence, out);
-                        },
-                    );
-                }
-                let mut inspect = Inspect::packet(p.ts, &p.header, p.payload, flow);
-                scratch.fill(&p.header, p.payload, &mut inspect);
-                if inspect.app_proto.is_none() && tcp {
-                    inspect.app_proto = app.proto(&key);
-                }
-                // Raw stream inspection on established flows (as Suricata,
-                // whose stream engine takes data only once the session is).
-                if let Some(pos) = position.filter(|_| *stream_rules && flow.established) {
-                    inspect.stream = Some(app.stream_data(&key, &pos, config.reassembly.window));
-                }
-                let evidence = Evidence::of(p.ts, &p.header, p.payload, inspect.app_proto)
-                    .with_link(&p.link)
-                    .with_buffers(inspect.buffers);
-                matcher.inspect(&inspect, &mut f.bits, matches);
-                emit(config, matches, &evidence, out);
+    fn on_record(&mut self, rec: &Record<'_>, ctx: &DetectContext<'_>, out: &mut dyn EngineOutput) {
+        let view = match rec {
+            Record::Packet(p) if !p.header.ip.is_fragment_piece() => Some(PacketView {
+                ts: p.ts,
+                header: &p.header,
+                payload: p.payload,
+                link: &p.link,
+                key: flows::FlowKey::of(&p.header),
+            }),
+            Record::Firewall(_) if self.config.on_firewall_logs => None,
+            _ => return,
+        };
+        match (&mut self.run, view, rec) {
+            (Run::Workers(w), Some(p), _) => w.packet(p, ctx.os, out),
+            (Run::Workers(w), None, Record::Firewall(fw)) => {
+                w.firewall(fw.ts, &fw.header, ctx.os, out)
             }
-            Record::Firewall(fw) if self.config.on_firewall_logs => {
-                let flow = FlowContext {
-                    to_server: true,
-                    ..FlowContext::default()
-                };
-                let inspect =
-                    Inspect::header_only(fw.ts, &fw.header, logged_payload_len(&fw.header), flow);
-                self.scratch.clear();
-                self.matcher
-                    .inspect(&inspect, &mut FlowBits::default(), &mut self.matches);
-                let evidence = Evidence::of(fw.ts, &fw.header, &[], None);
-                emit(&self.config, &mut self.matches, &evidence, out);
+            (Run::Inline(i), view, rec) => {
+                match (view, rec) {
+                    (Some(p), _) => i.packet(&self.config, p, &mut self.raised),
+                    (None, Record::Firewall(fw)) => {
+                        i.firewall(&self.config, fw.ts, &fw.header, &mut self.raised)
+                    }
+                    _ => {}
+                }
+                for r in self.raised.drain(..) {
+                    out.alert(r.alert);
+                }
             }
             _ => {}
+        }
+    }
+
+    /// Live input went quiet: alerts still in the workers' hands are
+    /// handed on.
+    fn on_advance(&mut self, _ctx: &DetectContext<'_>, out: &mut dyn EngineOutput) {
+        if let Run::Workers(w) = &mut self.run {
+            w.drain(out);
         }
     }
 
@@ -341,25 +244,16 @@ impl Detector for SignatureDetector {
     /// whose head never ended, a body cut by the end of the capture) are
     /// completed and inspected, as Suricata does when a flow ends.
     fn finish(&mut self, _ctx: &DetectContext<'_>, out: &mut dyn EngineOutput) {
-        let Self {
-            config,
-            matcher,
-            app,
-            flows,
-            matches,
-            ..
-        } = self;
-        app.flush(&mut |key, tx| {
-            let Some((header, ts, flow, bits)) = flows.at_end(key, tx.to_server) else {
-                return;
-            };
-            let mut i = Inspect::packet(ts, &header, &[], flow);
-            i.buffers = tx.buffers;
-            i.app_proto = Some(tx.proto);
-            matcher.inspect(&i, bits, matches);
-            let evidence = Evidence::of(ts, &header, &[], Some(tx.proto)).with_buffers(tx.buffers);
-            emit(config, matches, &evidence, out);
-        });
+        match &mut self.run {
+            Run::Inline(i) => {
+                let mut at_end = Vec::new();
+                i.finish(&self.config, &mut at_end);
+                for (_, r) in at_end {
+                    out.alert(r.alert);
+                }
+            }
+            Run::Workers(w) => w.finish(out),
+        }
     }
 }
 
@@ -378,6 +272,13 @@ mod tests {
         SignatureDetector::new(SignatureConfig::with_rules(rules, None))
     }
 
+    fn reassembles(d: &SignatureDetector) -> (bool, bool) {
+        match &d.run {
+            Run::Inline(i) => i.reassembles(),
+            Run::Workers(_) => unreachable!("inline by default"),
+        }
+    }
+
     #[test]
     fn reassembles_only_for_rules_that_need_streams() {
         let d = detector(&[
@@ -387,10 +288,10 @@ mod tests {
             r#"alert tcp any any -> any any (flow:no_stream; content:"x"; sid:4;)"#,
             r#"alert tcp-pkt any any -> any any (content:"x"; sid:5;)"#,
         ]);
-        assert!(!d.reassemble && !d.stream_rules);
+        assert_eq!(reassembles(&d), (false, false));
         let d = detector(&[r#"alert tcp any any -> any any (content:"x"; sid:1;)"#]);
-        assert!(d.reassemble && d.stream_rules);
+        assert_eq!(reassembles(&d), (true, true));
         let d = detector(&[r#"alert http any any -> any any (http.uri; content:"x"; sid:1;)"#]);
-        assert!(d.reassemble && !d.stream_rules);
+        assert_eq!(reassembles(&d), (true, false));
     }
 }
