@@ -157,14 +157,24 @@ impl<K: Hash + Eq + Clone> Reassembler<K> {
 
     /// The flow for `key`, if tracked.
     pub fn stream(&self, key: &K) -> Option<&TcpStream> {
-        let idx = *self.index.get(key)?;
+        let idx = self.find(key)?;
         Some(&self.slots[idx as usize].stream)
     }
 
     /// The flow for `key`, mutable (to consume application bytes).
     pub fn stream_mut(&mut self, key: &K) -> Option<&mut TcpStream> {
-        let idx = *self.index.get(key)?;
+        let idx = self.find(key)?;
         Some(&mut self.slots[idx as usize].stream)
+    }
+
+    /// The slot of `key`: the most recently used one is checked before the
+    /// index (callers read the flow they just fed a segment to).
+    fn find(&self, key: &K) -> Option<u32> {
+        let head = self.slots.get(self.head as usize);
+        if head.is_some_and(|s| s.key.as_ref() == Some(key)) {
+            return Some(self.head);
+        }
+        self.index.get(key).copied()
     }
 
     /// Forgets a flow (closed and fully parsed, or timed out by the caller).

@@ -69,6 +69,9 @@ impl AppInspect {
 
     /// The application protocol detected on the flow so far.
     pub(crate) fn proto(&self, key: &FlowKey) -> Option<AppProto> {
+        if !self.parse_app {
+            return None;
+        }
         match self.streams.stream(key)?.app().proto() {
             StreamProto::Http => Some(AppProto::Http),
             StreamProto::Tls => Some(AppProto::Tls),

@@ -26,7 +26,7 @@ use super::{SignatureConfig, SignatureStats};
 use crate::detectors::osfp::{OS_GUESS_KEY, OsGuess, OsfpDetector};
 use crate::engine::EngineOutput;
 use std::collections::VecDeque;
-use std::hash::{Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
@@ -217,11 +217,11 @@ fn run_worker(
     }
 }
 
-/// The worker a flow belongs to (a fixed hash: the same on every run).
+/// The worker a flow belongs to (a fixed hash: the same on every run; an
+/// uneven spread only costs speed, never changes the alerts).
 fn worker_of(key: &FlowKey, n: usize) -> usize {
-    let mut h = std::hash::DefaultHasher::new();
-    key.hash(&mut h);
-    (h.finish() % n as u64) as usize
+    let h = foldhash::fast::FixedState::with_seed(0x7472_6970_6c69_6e65).hash_one(key);
+    (h % n as u64) as usize
 }
 
 impl Workers {
