@@ -8,7 +8,7 @@ use super::cross_flow::{CrossFlow, CrossRule, Pending, XbitOp};
 use super::header_match::{endpoints_match, flow_matches, header_test_matches, protocol_matches};
 use super::inspect::ListRun;
 use super::prefilter::{
-    CLASSES, FastPatternEntry, Group, GroupBuilder, ScanScratch, class_of, classes_for,
+    CLASSES, FastPatternEntry, Group, GroupBuilder, PortCache, ScanScratch, class_of, classes_for,
 };
 use super::state::FlowBits;
 use super::transform::apply_transforms;
@@ -17,6 +17,7 @@ use crate::header::{Action, Protocol, RuleHeader};
 use crate::options::{BitOp, Flow, HeaderTest};
 use crate::rule::{Detection, Rule};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Bounds of the matcher's cross-packet state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,6 +47,39 @@ pub struct Match {
     /// [`CrossFlow::settle`], which says how many alerts it raises.
     /// `None`: the match alerts once.
     pub pending: Option<Pending>,
+    /// The match was on the reassembled stream data of the packet's
+    /// direction (raw stream inspection), not on the packet alone nor on
+    /// an application buffer (Suricata's alert `stream` flag). With
+    /// several hits (stream and packet), the first alert is the stream's.
+    pub stream: bool,
+}
+
+/// A flowbit whose name puts the flow in a traffic group: Suricata logs
+/// flowbits named `traffic/id/NAME` and `traffic/label/NAME` as the
+/// `traffic` object (`id` and `label` lists) of the flow's events.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrafficTag {
+    /// The flowbit.
+    id: u16,
+    /// True for `traffic/id/`, false for `traffic/label/`.
+    pub is_id: bool,
+    /// The name after the prefix.
+    pub name: String,
+}
+
+impl TrafficTag {
+    /// The tag a flowbit name makes, if it has a traffic prefix.
+    fn of(id: u16, name: &str) -> Option<TrafficTag> {
+        let (is_id, rest) = match name.strip_prefix("traffic/id/") {
+            Some(rest) => (true, rest),
+            None => (false, name.strip_prefix("traffic/label/")?),
+        };
+        (!rest.is_empty()).then(|| TrafficTag {
+            id,
+            is_id,
+            name: rest.to_string(),
+        })
+    }
 }
 
 /// Counters.
@@ -172,10 +206,14 @@ struct CompiledRule {
 
 /// Compiled rules ready to match packets; see the module documentation.
 pub struct SignatureMatcher {
-    rules: Vec<CompiledRule>,
-    /// Prefilter groups, by protocol class × zone pair.
-    groups: Vec<Group>,
-    zones: Zones,
+    /// The compiled rules, shared by the copies of parallel workers.
+    rules: Arc<Vec<CompiledRule>>,
+    /// Prefilter groups, by protocol class × zone pair (shared).
+    groups: Arc<Vec<Group>>,
+    /// Per group, the payload pattern indices built so far (each copy its
+    /// own).
+    port_caches: Vec<PortCache>,
+    zones: Arc<Zones>,
     /// xbits and thresholds, with each compiled rule's options for them.
     cross: CrossFlow,
     /// Report cross-flow matches as [`Pending`] instead of deciding them.
@@ -186,6 +224,16 @@ pub struct SignatureMatcher {
     candidates: Vec<u32>,
     transformed: TransformCache,
     stats: MatcherStats,
+    /// Flowbits with a traffic prefix (usually none), in id order.
+    traffic: Arc<Vec<TrafficTag>>,
+}
+
+/// How a rule matched one packet: the number of alerts and whether the
+/// first was on the stream data.
+#[derive(Clone, Copy, Debug, Default)]
+struct Hits {
+    count: u32,
+    on_stream: bool,
 }
 
 /// Evaluation order: pass rules first (so they can cancel the packet's
@@ -298,11 +346,17 @@ impl SignatureMatcher {
         }
         let groups = builder.build();
         let n = compiled.len();
+        let mut traffic: Vec<TrafficTag> = names
+            .iter()
+            .filter_map(|(name, &id)| TrafficTag::of(id, name))
+            .collect();
+        traffic.sort_by_key(|t| t.id);
         (
             SignatureMatcher {
-                rules: compiled,
-                groups,
-                zones,
+                rules: Arc::new(compiled),
+                port_caches: groups.iter().map(|_| PortCache::default()).collect(),
+                groups: Arc::new(groups),
+                zones: Arc::new(zones),
                 cross: CrossFlow::new(cross, limits.max_threshold_windows, limits.max_xbits),
                 defer: false,
                 stamps: vec![0; n],
@@ -311,6 +365,7 @@ impl SignatureMatcher {
                 candidates: Vec::new(),
                 transformed: Vec::new(),
                 stats: MatcherStats::default(),
+                traffic: Arc::new(traffic),
             },
             refused,
         )
@@ -343,6 +398,13 @@ impl SignatureMatcher {
                     .iter()
                     .any(|l| l.buffer != Buffer::Packet)
         })
+    }
+
+    /// The traffic tags among the flowbits set in `bits` (flowbits named
+    /// `traffic/id/NAME` or `traffic/label/NAME`), in flowbit order; empty
+    /// and free when no rule names such a flowbit.
+    pub fn traffic_tags<'s>(&'s self, bits: &'s FlowBits) -> impl Iterator<Item = &'s TrafficTag> {
+        self.traffic.iter().filter(|t| bits.is_set(t.id))
     }
 
     /// Distinct fast patterns indexed, over all groups and buffers.
@@ -393,6 +455,27 @@ impl SignatureMatcher {
         Ok(())
     }
 
+    /// Another matcher over the same compiled rules (shared, not copied:
+    /// parallel workers cost one compiled rule set), with its own per-packet
+    /// scratch, prefilter caches, counters and empty cross-flow state, in
+    /// the same mode.
+    pub fn worker_copy(&self) -> SignatureMatcher {
+        SignatureMatcher {
+            rules: self.rules.clone(),
+            groups: self.groups.clone(),
+            port_caches: self.groups.iter().map(|_| PortCache::default()).collect(),
+            zones: self.zones.clone(),
+            cross: self.cross.fresh(),
+            defer: self.defer,
+            stamps: vec![0; self.rules.len()],
+            scratch: ScanScratch::default(),
+            generation: 0,
+            candidates: Vec::new(),
+            transformed: Vec::new(),
+            stats: MatcherStats::default(),
+        }
+    }
+
     /// The cross-flow state and rule options; [`CrossFlow::fresh`] gives
     /// the settling side of deferred workers.
     pub fn cross_flow(&self) -> &CrossFlow {
@@ -409,7 +492,10 @@ impl SignatureMatcher {
         let candidates = std::mem::take(&mut self.candidates);
         let (src, dst, ts) = (i.header.src, i.header.dst, i.ts);
         for &c in &candidates {
-            let hits = self.rule_matches(c, i, bits);
+            let Hits {
+                count: hits,
+                on_stream,
+            } = self.rule_matches(c, i, bits);
             if hits == 0 {
                 continue;
             }
@@ -436,6 +522,7 @@ impl SignatureMatcher {
                 out.push(Match {
                     rule: r.source,
                     pending: Some(pending),
+                    stream: on_stream,
                 });
                 if r.pass {
                     self.stats.passed += 1;
@@ -455,12 +542,13 @@ impl SignatureMatcher {
                 continue;
             }
             let source = r.source;
-            for _ in 0..hits {
+            for k in 0..hits {
                 if !r.cross_flow || self.cross.thresholds_allow(c, src, dst, ts) {
                     self.stats.alerts += 1;
                     out.push(Match {
                         rule: source,
                         pending: None,
+                        stream: on_stream && k == 0,
                     });
                 } else {
                     self.stats.thresholded += 1;
@@ -481,7 +569,10 @@ impl SignatureMatcher {
         self.transformed.iter_mut().for_each(|(_, v)| v.clear());
         let group_index =
             class_of(i.header.protocol) * ZONE_PAIRS + self.zones.pair(i.header.src, i.header.dst);
-        let Some(group) = self.groups.get_mut(group_index) else {
+        let (Some(group), Some(port_cache)) = (
+            self.groups.get(group_index),
+            self.port_caches.get_mut(group_index),
+        ) else {
             return;
         };
         let ports = match i.header.transport {
@@ -508,7 +599,7 @@ impl SignatureMatcher {
                         .get(Buffer::Packet)
                         .is_some_and(|p| s.bytes[s.new_from..].starts_with(p))
             });
-            let payload = group.payload.indices(ports);
+            let payload = group.payload.indices(port_cache, ports);
             for p in group.patterns.iter().chain(payload) {
                 let raw_payload = p.buffer == Buffer::Packet && p.transforms.is_empty();
                 let data = if p.transforms.is_empty() {
@@ -569,9 +660,12 @@ impl SignatureMatcher {
     /// (`StreamThenPacket`) match the stream and the packet separately, as
     /// Suricata's do: its stream inspection runs on the stream bytes, its
     /// packet fallback on each packet, and each alerts (2 at most).
-    fn rule_matches(&mut self, c: u32, i: &Inspect<'_>, bits: &FlowBits) -> u32 {
+    fn rule_matches(&mut self, c: u32, i: &Inspect<'_>, bits: &FlowBits) -> Hits {
         let Some(stream) = i.stream else {
-            return u32::from(self.rule_matches_on(c, i, bits, None));
+            return Hits {
+                count: u32::from(self.rule_matches_on(c, i, bits, None)),
+                on_stream: false,
+            };
         };
         let stream_use = self.rules[c as usize].stream_use;
         let mut hits = 0;
@@ -583,6 +677,7 @@ impl SignatureMatcher {
                 hits += 1;
             }
         }
+        let on_stream = hits > 0;
         let packet_too = match stream_use {
             StreamUse::Packet | StreamUse::StreamThenPacket => true,
             StreamUse::StreamOnly => false,
@@ -591,7 +686,10 @@ impl SignatureMatcher {
         if packet_too && self.rule_matches_on(c, i, bits, None) {
             hits += 1;
         }
-        hits
+        Hits {
+            count: hits,
+            on_stream,
+        }
     }
 
     /// The rule against `i`; with `reach_past`, a payload match must reach

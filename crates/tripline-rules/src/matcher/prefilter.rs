@@ -290,23 +290,28 @@ fn build_indices<'a>(entries: impl Iterator<Item = &'a FastPatternEntry>) -> Vec
 /// is emptied and sets are rebuilt as packets need them.
 const MAX_PORT_SETS: usize = 256;
 
+/// The pattern indices of a port class pair, shared by the pairs that
+/// admit the same patterns.
+type SharedIndices = Arc<Vec<PatternIndex>>;
+
 /// The payload fast patterns of a group, split by the packet's ports as
 /// Suricata's port groups do: a packet between ports 80 and 41000 scans
 /// only the patterns of rules admitting those ports. Ports are sorted into
 /// classes (the intervals between every port boundary any rule names, so
 /// every rule admits all or none of a class); the index of a (source class,
-/// destination class) pair is built the first time a packet needs it, and
-/// shared by every pair that admits the same patterns (most ephemeral
-/// client ports do).
-/// The pattern indices of a port class pair, shared by the pairs that
-/// admit the same patterns.
-type SharedIndices = Arc<Vec<PatternIndex>>;
-
+/// destination class) pair is built the first time a packet needs it (in a
+/// [`PortCache`], one per matcher copy), and shared by every pair that
+/// admits the same patterns (most ephemeral client ports do).
 #[derive(Debug, Default)]
 pub(crate) struct PortSplit {
     bounds: Vec<u16>,
     entries: Vec<FastPatternEntry>,
-    cache: FastMap<(u32, u32), SharedIndices>,
+}
+
+/// The indices a [`PortSplit`] built so far, bounded by [`MAX_PORT_SETS`].
+#[derive(Debug, Default)]
+pub(crate) struct PortCache {
+    by_class: FastMap<(u32, u32), SharedIndices>,
     /// The built indices by the entries they admit.
     by_entries: FastMap<Vec<u32>, SharedIndices>,
     /// The last ports asked for and their indices (packets of one flow
@@ -348,14 +353,7 @@ impl PortSplit {
         }
         bounds.sort_unstable();
         bounds.dedup();
-        PortSplit {
-            bounds,
-            entries,
-            cache: FastMap::default(),
-            by_entries: FastMap::default(),
-            last: None,
-            evictions: 0,
-        }
+        PortSplit { bounds, entries }
     }
 
     /// The class of a port: the index of its interval.
@@ -363,46 +361,60 @@ impl PortSplit {
         (self.bounds.partition_point(|&b| b <= port) - 1) as u32
     }
 
-    /// The indices of the payload patterns whose rules admit these ports.
-    pub(crate) fn indices(&mut self, ports: Option<(u16, u16)>) -> &[PatternIndex] {
+    /// The indices of the payload patterns whose rules admit these ports,
+    /// built into `cache` on first use.
+    pub(crate) fn indices<'c>(
+        &self,
+        cache: &'c mut PortCache,
+        ports: Option<(u16, u16)>,
+    ) -> &'c [PatternIndex] {
         if self.entries.is_empty() {
             return &[];
         }
-        if self.last.as_ref().is_some_and(|(p, _)| *p == ports) {
-            return self.last.as_ref().map(|(_, b)| b.as_slice()).unwrap_or(&[]);
+        if cache.last.as_ref().is_none_or(|(p, _)| *p != ports) {
+            let built = self.lookup(cache, ports);
+            cache.last = Some((ports, built));
         }
+        cache
+            .last
+            .as_ref()
+            .map(|(_, b)| b.as_slice())
+            .unwrap_or(&[])
+    }
+
+    fn lookup(&self, cache: &mut PortCache, ports: Option<(u16, u16)>) -> SharedIndices {
         let key = match ports {
             Some((s, d)) => (self.class(s), self.class(d)),
             None => (u32::MAX, u32::MAX),
         };
-        if !self.cache.contains_key(&key) {
-            if self.cache.len() >= MAX_PORT_SETS {
-                self.cache.clear();
-                self.by_entries.clear();
-                self.evictions += 1;
-            }
-            // Every port of a class behaves as its first one.
-            let rep = ports.map(|_| (self.bounds[key.0 as usize], self.bounds[key.1 as usize]));
-            let admitted: Vec<u32> = (0u32..)
-                .zip(&self.entries)
-                .filter(|(_, e)| e.admits(rep))
-                .map(|(i, _)| i)
-                .collect();
-            let built = match self.by_entries.get(&admitted) {
-                Some(b) => b.clone(),
-                None => {
-                    let entries = &self.entries;
-                    let b = Arc::new(build_indices(
-                        admitted.iter().map(|&i| &entries[i as usize]),
-                    ));
-                    self.by_entries.insert(admitted, b.clone());
-                    b
-                }
-            };
-            self.cache.insert(key, built);
+        if let Some(b) = cache.by_class.get(&key) {
+            return b.clone();
         }
-        self.last = self.cache.get(&key).map(|b| (ports, b.clone()));
-        self.last.as_ref().map(|(_, b)| b.as_slice()).unwrap_or(&[])
+        if cache.by_class.len() >= MAX_PORT_SETS {
+            cache.by_class.clear();
+            cache.by_entries.clear();
+            cache.evictions += 1;
+        }
+        // Every port of a class behaves as its first one.
+        let rep = ports.map(|_| (self.bounds[key.0 as usize], self.bounds[key.1 as usize]));
+        let admitted: Vec<u32> = (0u32..)
+            .zip(&self.entries)
+            .filter(|(_, e)| e.admits(rep))
+            .map(|(i, _)| i)
+            .collect();
+        let built = match cache.by_entries.get(&admitted) {
+            Some(b) => b.clone(),
+            None => {
+                let entries = &self.entries;
+                let b = Arc::new(build_indices(
+                    admitted.iter().map(|&i| &entries[i as usize]),
+                ));
+                cache.by_entries.insert(admitted, b.clone());
+                b
+            }
+        };
+        cache.by_class.insert(key, built.clone());
+        built
     }
 
     /// Distinct payload fast patterns (over all ports).

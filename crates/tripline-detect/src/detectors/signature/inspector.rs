@@ -17,7 +17,6 @@ use super::flows::{FlowKey, FlowOptions, SigFlows};
 use super::{SignatureConfig, SignatureStats};
 use tripline_core::{Alert, Header, LinkInfo, Timestamp};
 use tripline_rules::header::AppProto;
-use tripline_rules::matcher::CompileError;
 use tripline_rules::matcher::{Buffers, FlowContext, Pending};
 use tripline_rules::{FlowBits, Inspect, Match, SignatureMatcher};
 
@@ -141,14 +140,14 @@ fn logged_payload_len(h: &Header) -> usize {
 }
 
 impl Inspector {
-    /// Compiles the configured rules; `max_flows` and the reassembly caps
-    /// are this inspector's share. Returns the rules the matcher refused.
+    /// An inspector running `matcher`; `max_flows` and the reassembly caps
+    /// are this inspector's share.
     pub(crate) fn new(
         config: &SignatureConfig,
+        matcher: SignatureMatcher,
         max_flows: usize,
         reassembly: crate::reassembly::ReassemblyConfig,
-    ) -> (Self, Vec<(usize, CompileError)>) {
-        let (matcher, refused) = SignatureMatcher::new(&config.rules, config.limits);
+    ) -> Self {
         let flows = SigFlows::new(
             max_flows,
             FlowOptions {
@@ -159,7 +158,7 @@ impl Inspector {
         );
         let stream_rules = matcher.inspects_stream();
         let app_rules = matcher.uses_app_layer();
-        let inspector = Inspector {
+        Inspector {
             reassemble: stream_rules || app_rules,
             stream_rules,
             matcher,
@@ -167,8 +166,7 @@ impl Inspector {
             scratch: Scratch::default(),
             app: AppInspect::new(reassembly, config.http.clone(), app_rules),
             matches: Vec::new(),
-        };
-        (inspector, refused)
+        }
     }
 
     /// The matcher (to switch it to deferred mode, to settle its own

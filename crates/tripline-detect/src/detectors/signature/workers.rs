@@ -31,7 +31,8 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
 use tripline_core::{Alert, Header, LinkInfo, Timestamp};
-use tripline_rules::matcher::CrossFlow;
+use tripline_rules::SignatureMatcher;
+use tripline_rules::matcher::{CompileError, CrossFlow};
 
 /// Records per batch round.
 pub const BATCH_JOBS: usize = 512;
@@ -126,21 +127,24 @@ pub(crate) struct Workers {
     retired: Vec<Inspector>,
 }
 
-/// Compiles an inspector with a 1/`shares` share of the flow view and
-/// reassembly caps (`shares` 0 or 1: all of them). Returns the rules the
-/// matcher refused too.
+/// Compiles the rules into an inspector with a 1/`shares` share of the
+/// flow view and reassembly caps (`shares` 0 or 1: all of them). Returns
+/// the rules the matcher refused too.
 pub(crate) fn inspector_share(
     config: &SignatureConfig,
     shares: usize,
-) -> (
-    Inspector,
-    Vec<(usize, tripline_rules::matcher::CompileError)>,
-) {
+) -> (Inspector, Vec<(usize, CompileError)>) {
+    let (matcher, refused) = SignatureMatcher::new(&config.rules, config.limits);
+    (share_of(config, shares, matcher), refused)
+}
+
+/// An inspector over `matcher` with a 1/`shares` share of the caps.
+fn share_of(config: &SignatureConfig, shares: usize, matcher: SignatureMatcher) -> Inspector {
     let n = shares.max(1);
     let mut reassembly = config.reassembly.clone();
     reassembly.memcap = (reassembly.memcap / n).max(1);
     reassembly.max_flows = (reassembly.max_flows / n).max(1);
-    Inspector::new(config, (config.max_flows / n).max(1), reassembly)
+    Inspector::new(config, matcher, (config.max_flows / n).max(1), reassembly)
 }
 
 /// Switches an inspector's matcher to deferred mode; the error says why
@@ -148,12 +152,6 @@ pub(crate) fn inspector_share(
 pub(crate) fn defer(mut inspector: Inspector) -> Result<Inspector, String> {
     inspector.matcher_mut().defer_cross_flow()?;
     Ok(inspector)
-}
-
-/// Compiles one more worker's inspector, like the first.
-fn another_inspector(config: &SignatureConfig, n: usize) -> Inspector {
-    let (inspector, _refused) = inspector_share(config, n);
-    defer(inspector).unwrap_or_else(|e| panic!("the first worker's rules were accepted: {e}"))
 }
 
 fn run_worker(
@@ -225,30 +223,23 @@ fn worker_of(key: &FlowKey, n: usize) -> usize {
 }
 
 impl Workers {
-    /// Starts `first` and `n - 1` more workers, compiled in their own
-    /// threads; returns once all are ready. `first` must be in deferred
-    /// mode ([`defer`]).
+    /// Starts `first` and `n - 1` more workers sharing its compiled rules.
+    /// `first` must be in deferred mode ([`defer`]).
     pub(crate) fn start(config: Arc<SignatureConfig>, n: usize, mut first: Inspector) -> Self {
         let settle = first.matcher_mut().cross_flow().fresh();
-        let mut first = Some(first);
-        let (ready_tx, ready) = channel::<()>();
-        let workers = (0..n)
-            .map(|i| {
+        let others: Vec<Inspector> = (1..n)
+            .map(|_| share_of(&config, n, first.matcher_mut().worker_copy()))
+            .collect();
+        let workers = std::iter::once(first)
+            .chain(others)
+            .enumerate()
+            .map(|(i, inspector)| {
                 let (to, requests) = channel();
                 let (replies, from) = channel();
-                let config_w = config.clone();
-                let given = first.take();
-                let ready_tx = ready_tx.clone();
+                let config = config.clone();
                 let handle = std::thread::Builder::new()
                     .name(format!("signature-{i}"))
-                    .spawn(move || {
-                        let inspector = match given {
-                            Some(inspector) => inspector,
-                            None => another_inspector(&config_w, n),
-                        };
-                        let _ = ready_tx.send(());
-                        run_worker(config_w, inspector, requests, replies)
-                    })
+                    .spawn(move || run_worker(config, inspector, requests, replies))
                     .expect("spawning a signature worker thread");
                 Worker {
                     to,
@@ -259,15 +250,7 @@ impl Workers {
                     stats: SignatureStats::default(),
                 }
             })
-            .collect::<Vec<_>>();
-        drop(ready_tx);
-        // A worker that fails to start ends its thread without a signal;
-        // the first request to it then reports the failure.
-        for _ in 0..n {
-            if ready.recv().is_err() {
-                break;
-            }
-        }
+            .collect();
         Workers {
             workers,
             settle,
