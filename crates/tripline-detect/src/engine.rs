@@ -336,6 +336,13 @@ impl Engine {
         out.release(detectors, osfp);
     }
 
+    /// Live input is waiting for data: detectors hand on what they hold
+    /// back (the signature workers' batches); the clock does not move.
+    pub fn idle(&mut self, out: &mut dyn EngineOutput) {
+        let now = self.clock;
+        self.advance(now, out);
+    }
+
     /// End of input: emits every live flow and lets detectors report.
     pub fn finish(&mut self, out: &mut dyn EngineOutput) {
         let Engine {

@@ -77,3 +77,65 @@ fn workers_give_the_alerts_of_one_thread_on_the_lab_capture_and_log() {
         }
     }
 }
+
+/// Feeds the first `n` records of `path` through `engine`.
+struct FirstRecords<'a> {
+    engine: &'a mut tripline_detect::Engine,
+    out: &'a mut common::Alerts,
+    left: usize,
+}
+
+impl tripline_ingest::RecordSink for FirstRecords<'_> {
+    fn record(&mut self, rec: &tripline_core::Record<'_>) {
+        if self.left > 0 {
+            self.left -= 1;
+            self.engine.process(rec, self.out);
+        }
+    }
+    fn error(&mut self, _e: tripline_core::InputError) {}
+    fn should_stop(&self) -> bool {
+        self.left == 0
+    }
+}
+
+/// Live input: alerts the workers hold in a batch are handed on when the
+/// input goes idle (`Engine::idle`), the same alerts the engine's thread
+/// raised at once.
+#[test]
+fn idle_input_hands_on_the_held_alerts() {
+    let run = |workers: usize, idle: bool| {
+        let config = EngineConfig {
+            home_nets: home(),
+            signature: SignatureConfig {
+                workers,
+                ..SignatureConfig::with_rules(rules(), None)
+            },
+            ..Default::default()
+        };
+        let mut engine = tripline_detect::Engine::new(config);
+        let mut out = common::Alerts::of("signature");
+        let opts = tripline_ingest::logs::LogOptions::default();
+        let path = data("mixed/capture_ext.pcap");
+        let mut src = tripline_ingest::open::open_input(&path, &opts).expect("capture opens");
+        src.run(&mut FirstRecords {
+            engine: &mut engine,
+            out: &mut out,
+            left: 300,
+        });
+        let before = out.alerts.len();
+        if idle {
+            engine.idle(&mut out);
+        }
+        (before, out.alerts)
+    };
+    let (_, inline) = run(0, false);
+    assert!(!inline.is_empty(), "the first records raise alerts");
+    let (held, idle) = run(2, true);
+    assert_eq!(held, 0, "a batch not yet full is held");
+    assert!(
+        idle == inline,
+        "{} alerts after idle, {} inline",
+        idle.len(),
+        inline.len()
+    );
+}

@@ -48,6 +48,10 @@ pub trait RecordSink {
     /// (after decompression), for progress bars.
     fn progress(&mut self, _bytes_done: u64) {}
 
+    /// A live source has nothing to read for now (its read timeout
+    /// passed): a chance to hand on what is held back for batching.
+    fn idle(&mut self) {}
+
     /// Return `true` to ask the source to stop early (live capture, Ctrl-C).
     fn should_stop(&self) -> bool {
         false

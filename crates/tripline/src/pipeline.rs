@@ -372,6 +372,10 @@ impl RecordSink for EngineSink<'_, '_, '_> {
         self.progress.set_records(self.path, self.records);
     }
 
+    fn idle(&mut self) {
+        self.engine.idle(&mut self.out);
+    }
+
     fn should_stop(&self) -> bool {
         self.stop
             .is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed))

@@ -71,8 +71,8 @@ pub trait Detector {
     /// Every DNS event, from a DNS log or parsed from a DNS packet.
     fn on_dns(&mut self, _dns: &DnsLog, _ctx: &DetectContext<'_>, _out: &mut dyn EngineOutput) {}
 
-    /// The engine's clock moved without input (live input gone quiet):
-    /// hand on what is held back.
+    /// The engine's clock moved without input, or live input is waiting
+    /// for data: hand on what is held back.
     fn on_advance(&mut self, _ctx: &DetectContext<'_>, _out: &mut dyn EngineOutput) {}
 
     /// End of input: report what is still pending.

@@ -239,6 +239,7 @@ impl<D: FrameDecoder> LiveCapture<D> {
                 }
                 Err(pcap::Error::TimeoutExpired) => {
                     sink.progress(run.bytes);
+                    sink.idle();
                     if let Err(e) = wait_readable(fd, timeout_ms) {
                         run.count_error(ErrorKind::Io);
                         sink.error(InputError::new(
