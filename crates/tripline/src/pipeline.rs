@@ -298,6 +298,16 @@ impl Run {
         self.summary.auth_records = stats.auth;
         let flows = self.engine.flow_metrics();
         self.summary.flows_evicted = flows.evicted;
+        self.summary.signatures = self.engine.signature_mut().map(|sig| {
+            let st = sig.stats();
+            crate::summary::SignatureSummary {
+                rules: st.rules,
+                workers: sig.workers(),
+                inspected: st.matcher.packets,
+                scanned_bytes: st.matcher.scanned_bytes,
+                http_messages: st.app.http_requests + st.app.http_responses,
+            }
+        });
         self.progress.finish();
         Ok(())
     }

@@ -9,6 +9,21 @@ use tripline_core::{Connection, ErrorKind};
 /// Most distinct sources tracked for the top-talker table (bounded memory).
 const MAX_TALKERS: usize = 65_536;
 
+/// What the signature detector did, when rules ran.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SignatureSummary {
+    /// Rules the matcher ran.
+    pub rules: usize,
+    /// Worker threads matching (0: the engine's thread).
+    pub workers: usize,
+    /// Packets, stream chunks and transactions inspected.
+    pub inspected: u64,
+    /// Bytes the multi-pattern scans read.
+    pub scanned_bytes: u64,
+    /// HTTP requests and responses parsed from reassembled streams.
+    pub http_messages: u64,
+}
+
 /// One input's line in the summary.
 #[derive(Debug, Clone, Serialize)]
 pub struct InputSummary {
@@ -61,6 +76,8 @@ pub struct Summary {
     pub alerts_by_detector: BTreeMap<String, u64>,
     /// Flows ended early because the flow table was full.
     pub flows_evicted: u64,
+    /// The signature detector's work, when rules ran.
+    pub signatures: Option<SignatureSummary>,
     /// Damaged units by kind.
     pub errors: BTreeMap<String, u64>,
     /// Top sources by connections.
@@ -173,6 +190,21 @@ impl Summary {
                 .map(|(k, v)| format!("{k} {v}"))
                 .collect();
             let _ = writeln!(s, "alerts:           {} ({})", self.alerts, by.join(", "));
+        }
+        if let Some(sig) = &self.signatures {
+            let threads = match sig.workers {
+                0 => "in the engine's thread".to_string(),
+                1 => "on 1 worker thread".to_string(),
+                n => format!("on {n} worker threads"),
+            };
+            let _ = writeln!(
+                s,
+                "signatures:       {} rules {threads}, {} inspections, {:.1} MB scanned, {} HTTP messages",
+                sig.rules,
+                sig.inspected,
+                sig.scanned_bytes as f64 / 1e6,
+                sig.http_messages
+            );
         }
         if self.errors.is_empty() {
             let _ = writeln!(s, "damaged input:    none");

@@ -260,7 +260,7 @@ fn signature_workers_write_the_same_eve_alerts() {
             );
         std::fs::write(&cfg, text).unwrap();
         let eve = join(&dir, &format!("eve-{workers}.json"));
-        analyze_json(&[
+        let (summary, _) = analyze_json(&[
             "--config",
             &cfg,
             "--no-store",
@@ -268,6 +268,8 @@ fn signature_workers_write_the_same_eve_alerts() {
             &eve,
             &example("data"),
         ]);
+        assert_eq!(summary["signatures"]["workers"].to_string(), workers);
+        assert_eq!(summary["signatures"]["rules"], 7);
         std::fs::read_to_string(&eve)
             .unwrap()
             .lines()
