@@ -55,6 +55,21 @@ fn field_of(a: &Alert, key: &str) -> Option<Value> {
         "pcap_cnt" => a.details.get("pcap_cnt")?.clone(),
         "ether.dest_mac" => a.details.get("ether")?.get("dest_mac")?.clone(),
         "ether.src_mac" => a.details.get("ether")?.get("src_mac")?.clone(),
+        "pkt_src" | "ip_v" | "tx_id" | "stream" => a.details.get(key)?.clone(),
+        "packet_info.linktype" | "packet_info.linktype_name" => a
+            .details
+            .get("packet_info")?
+            .get(&key["packet_info.".len()..])?
+            .clone(),
+        "traffic.id[0]" => a.details.get("traffic")?.get("id")?.get(0)?.clone(),
+        "traffic.label[0]" => a.details.get("traffic")?.get("label")?.get(0)?.clone(),
+        "http.hostname"
+        | "http.url"
+        | "http.http_method"
+        | "http.protocol"
+        | "http.http_user_agent"
+        | "http.http_content_type"
+        | "http.status" => a.details.get("http")?.get(&key["http.".len()..])?.clone(),
         _ => return None,
     })
 }
@@ -87,12 +102,33 @@ fn matches(a: &Alert, want: &serde_json::Map<String, Value>) -> Result<bool, Str
             "pcap_cnt",
             "ether.dest_mac",
             "ether.src_mac",
+            "pkt_src",
+            "ip_v",
+            "tx_id",
+            "stream",
+            "packet_info.linktype",
+            "packet_info.linktype_name",
+            "traffic.id[0]",
+            "traffic.label[0]",
+            "http.hostname",
+            "http.url",
+            "http.http_method",
+            "http.protocol",
+            "http.http_user_agent",
+            "http.http_content_type",
+            "http.status",
         ];
         if !known.contains(&k.as_str()) {
             return Err(format!("checks field {k}"));
         }
         let got = field_of(a, k);
+        // Suricata writes IPv6 addresses in full ("2001:0db8:0000:…"):
+        // the same address whatever the notation.
+        let address = |x: &Value| x.as_str()?.parse::<std::net::IpAddr>().ok();
         let same = match (&got, v) {
+            (Some(g), w) if k == "src_ip" || k == "dest_ip" => {
+                address(g).is_some() && address(g) == address(w)
+            }
             (Some(Value::Number(g)), Value::Number(w)) => g.as_f64() == w.as_f64(),
             (Some(Value::String(g)), Value::String(w)) => g == w,
             (Some(g), Value::String(w)) => w.as_str() == g.to_string().as_str(),

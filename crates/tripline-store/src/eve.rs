@@ -174,6 +174,13 @@ pub(crate) struct Event<'a> {
     pub dest_port: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proto: Option<Proto>,
+    /// IP version of an alert's packet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_v: Option<u64>,
+    /// Where an alert's packet came from (`wire/pcap`, `defrag`,
+    /// `stream (flow timeout)`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pkt_src: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub icmp_type: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -209,8 +216,20 @@ pub(crate) struct Event<'a> {
     /// An alert's TLS handshake.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<&'a serde_json::Value>,
+    /// The flow's traffic tags (`id`, `label`) when an alert was raised.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub traffic: Option<&'a serde_json::Value>,
+    /// The number of an alert's application transaction in its flow.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tx_id: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alert: Option<AlertBody<'a>>,
+    /// 1 when an alert's rule matched the reassembled stream, else 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<u64>,
+    /// The link type of an alert's packet (`linktype`, `linktype_name`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub packet_info: Option<&'a serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata<'a>>,
 }
@@ -428,9 +447,10 @@ impl<W: Write> EveWriter<W> {
     }
 
     /// Writes an `alert` event. Evidence a detector put in the alert's
-    /// details under Suricata's names (`pcap_cnt`, `app_proto`, `payload`,
-    /// `payload_printable`, `vlan`, `ether`, `http`, `tls`, `dns`, rule
-    /// `metadata`) is written where Suricata writes it.
+    /// details under Suricata's names (`pcap_cnt`, `ip_v`, `pkt_src`,
+    /// `app_proto`, `payload`, `payload_printable`, `vlan`, `ether`,
+    /// `http`, `tls`, `dns`, `traffic`, `tx_id`, `stream`, `packet_info`,
+    /// rule `metadata`) is written where Suricata writes it.
     pub fn alert(&mut self, a: &Alert) -> io::Result<()> {
         let icmp = a.protocol.is_some_and(is_icmp);
         let text = |k: &str| a.details.get(k).and_then(serde_json::Value::as_str);
@@ -440,6 +460,7 @@ impl<W: Write> EveWriter<W> {
                 .filter(|v| v.as_array().is_some_and(|a| !a.is_empty()))
         };
         let object = |k: &str| a.details.get(k).filter(|v| v.is_object());
+        let number = |k: &str| a.details.get(k).and_then(serde_json::Value::as_u64);
         let ev = Event {
             timestamp: Some(EveTime(a.ts)),
             flow_id: a
@@ -457,10 +478,13 @@ impl<W: Write> EveWriter<W> {
             icmp_code: a.dport.filter(|_| icmp),
             community_id: a.community_id.as_deref().filter(|s| !s.is_empty()),
             host: self.opts.sensor_name.as_deref(),
-            pcap_cnt: a
-                .details
-                .get("pcap_cnt")
-                .and_then(serde_json::Value::as_u64),
+            pcap_cnt: number("pcap_cnt"),
+            ip_v: number("ip_v").filter(|v| *v == 4 || *v == 6),
+            pkt_src: text("pkt_src"),
+            traffic: object("traffic"),
+            tx_id: number("tx_id"),
+            stream: number("stream").filter(|v| *v <= 1),
+            packet_info: object("packet_info"),
             vlan: array("vlan"),
             ether: object("ether"),
             app_proto: text("app_proto"),

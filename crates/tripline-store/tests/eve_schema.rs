@@ -362,6 +362,12 @@ fn signature_evidence_is_written_where_suricata_writes_it() {
                  "protocol": "HTTP/1.1", "http_user_agent": "curl", "status": 200},
         "tls": {"sni": "example.org"},
         "dns": {"version": 3, "type": "request", "queries": [{"rrname": "evil.example"}]},
+        "ip_v": 6,
+        "pkt_src": "wire/pcap",
+        "tx_id": 2,
+        "stream": 1,
+        "packet_info": {"linktype": 276, "linktype_name": "LINUX_SLL2"},
+        "traffic": {"id": ["mozilla"], "label": ["browser"]},
     });
     a.details = details.as_object().unwrap().clone();
     let mut w = EveWriter::new(Vec::new());
@@ -388,6 +394,23 @@ fn signature_evidence_is_written_where_suricata_writes_it() {
     assert_eq!(line["http"]["status"], 200);
     assert_eq!(line["tls"]["sni"], "example.org");
     assert_eq!(line["dns"]["queries"][0]["rrname"], "evil.example");
+    assert_eq!(
+        (
+            &line["ip_v"],
+            &line["pkt_src"],
+            &line["tx_id"],
+            &line["stream"]
+        ),
+        (
+            &serde_json::json!(6),
+            &serde_json::json!("wire/pcap"),
+            &serde_json::json!(2),
+            &serde_json::json!(1)
+        )
+    );
+    assert_eq!(line["packet_info"]["linktype_name"], "LINUX_SLL2");
+    assert_eq!(line["traffic"]["id"][0], "mozilla");
+    assert_eq!(line["traffic"]["label"][0], "browser");
     // A detector without such evidence writes none of these keys.
     let mut w = EveWriter::new(Vec::new());
     w.alert(&alert("SYN scan")).unwrap();
@@ -400,6 +423,12 @@ fn signature_evidence_is_written_where_suricata_writes_it() {
         "http",
         "tls",
         "dns",
+        "ip_v",
+        "pkt_src",
+        "tx_id",
+        "stream",
+        "packet_info",
+        "traffic",
     ] {
         assert!(plain.get(k).is_none(), "{k}");
     }

@@ -473,6 +473,7 @@ impl SignatureMatcher {
             candidates: Vec::new(),
             transformed: Vec::new(),
             stats: MatcherStats::default(),
+            traffic: self.traffic.clone(),
         }
     }
 
@@ -830,4 +831,95 @@ fn usable_fast_pattern(r: &Rule) -> Option<FastPatternEntry> {
         dst_ports: r.header.dst_ports.clone(),
         both_ways: r.header.direction == crate::header::FlowDirection::Both,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matcher::context::{FlowContext, StreamData};
+    use tripline_core::{Header, HomeNets, IpFields, TcpFields, Timestamp, Transport};
+
+    fn matcher(texts: &[&str]) -> SignatureMatcher {
+        let vars = crate::Variables::suricata_defaults(&HomeNets::default());
+        let rules: Vec<Rule> = texts
+            .iter()
+            .map(|t| crate::parse_rule(t, &vars).expect("rule parses"))
+            .collect();
+        let (m, refused) = SignatureMatcher::new(&rules, MatcherLimits::default());
+        assert!(refused.is_empty());
+        m
+    }
+
+    fn header() -> Header {
+        Header {
+            src: "10.0.0.1".parse().expect("address"),
+            dst: "10.0.0.2".parse().expect("address"),
+            protocol: 6,
+            ip: IpFields {
+                version: 4,
+                ..IpFields::default()
+            },
+            transport: Transport::Tcp(TcpFields {
+                sport: 1234,
+                dport: 80,
+                ..TcpFields::default()
+            }),
+        }
+    }
+
+    const FLOW: FlowContext = FlowContext {
+        to_server: true,
+        established: true,
+        stream: false,
+        reassembled_fragment: false,
+        client_bytes: 0,
+        server_bytes: 0,
+    };
+
+    #[test]
+    fn traffic_flowbits_become_tags_once_set() {
+        let mut m = matcher(&[
+            r#"alert tcp any any -> any any (content:"Mozilla"; flowbits:set,traffic/id/mozilla; flowbits:set,traffic/label/browser; flowbits:set,other; sid:1;)"#,
+            r#"alert tcp any any -> any any (flowbits:isset,traffic/id/; content:"x"; sid:2;)"#,
+        ]);
+        let h = header();
+        let mut bits = FlowBits::default();
+        assert_eq!(m.traffic_tags(&bits).count(), 0);
+        let mut out = Vec::new();
+        m.inspect(
+            &Inspect::packet(Timestamp(1), &h, b"UA: Mozilla", FLOW),
+            &mut bits,
+            &mut out,
+        );
+        assert_eq!(out.len(), 1);
+        let tags: Vec<(bool, &str)> = m
+            .traffic_tags(&bits)
+            .map(|t| (t.is_id, t.name.as_str()))
+            .collect();
+        assert_eq!(tags, [(true, "mozilla"), (false, "browser")]);
+    }
+
+    #[test]
+    fn matches_say_whether_they_were_on_the_stream() {
+        let mut m = matcher(&[
+            r#"alert tcp any any -> any any (content:"EVIL"; sid:1;)"#,
+            r#"alert tcp-pkt any any -> any any (content:"EVIL"; sid:2;)"#,
+        ]);
+        let h = header();
+        let mut i = Inspect::packet(Timestamp(1), &h, b"EVIL", FLOW);
+        i.stream = Some(StreamData {
+            bytes: b"EVIL",
+            offset: 0,
+            new_from: 0,
+            payload_in_stream: true,
+        });
+        let mut out = Vec::new();
+        m.inspect(&i, &mut FlowBits::default(), &mut out);
+        let got: Vec<(usize, bool)> = out.iter().map(|x| (x.rule, x.stream)).collect();
+        assert_eq!(got, [(0, true), (1, false)]);
+        out.clear();
+        i.stream = None;
+        m.inspect(&i, &mut FlowBits::default(), &mut out);
+        assert!(out.iter().all(|x| !x.stream) && out.len() == 2);
+    }
 }

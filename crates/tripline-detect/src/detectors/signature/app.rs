@@ -5,10 +5,14 @@
 //! inspected once, as Suricata inspects a transaction. The same reassembled
 //! bytes feed the raw stream inspection of payload rules ([`StreamPosition`]).
 
+mod transactions;
+
 use super::flows::FlowKey;
 use crate::reassembly::{
     AppEvent, AppLayer, AppProto as StreamProto, Direction, Reassembler, ReassemblyConfig, Segment,
 };
+use transactions::FlowTransactions;
+pub(crate) use transactions::RequestFields;
 use tripline_core::{Header, Timestamp};
 use tripline_rules::Buffer;
 use tripline_rules::header::AppProto;
@@ -23,6 +27,12 @@ pub(crate) struct Transaction<'a> {
     pub to_server: bool,
     /// The buffers.
     pub buffers: Buffers<'a>,
+    /// The transaction's number in its flow, from 0 (Suricata's `tx_id`):
+    /// an HTTP request and its response share one; a TLS flow has one.
+    pub tx_id: u64,
+    /// For a response: the fields of the request it answers, when
+    /// remembered ([`transactions`]).
+    pub request: Option<&'a RequestFields>,
 }
 
 /// Where one segment left its direction's stream: the bytes that became in
@@ -47,6 +57,9 @@ pub(crate) struct AppInspect {
     /// layer (streams are then reassembled for raw inspection only and
     /// their bytes released as soon as they are in order).
     parse_app: bool,
+    /// Per flow, the transactions numbered so far (bounded like the
+    /// reassembler's flows, least recently used evicted first).
+    txs: crate::lru::LruMap<FlowKey, FlowTransactions>,
 }
 
 impl AppInspect {
@@ -56,6 +69,7 @@ impl AppInspect {
         parse_app: bool,
     ) -> Self {
         AppInspect {
+            txs: crate::lru::LruMap::new(config.max_flows.max(1)),
             streams: Reassembler::new(config),
             parsers: AppLayer::new(http),
             parse_app,
@@ -134,6 +148,12 @@ impl AppInspect {
             payload,
             ts,
         };
+        if tcp.flags.0 & 0x12 == 0x02 && self.parse_app {
+            // A new connection on the flow's addresses numbers anew.
+            if let Some(txs) = self.txs.get_mut(key) {
+                txs.restart();
+            }
+        }
         let chunk = self.streams.segment(key, &seg);
         let pos = StreamPosition {
             direction,
@@ -150,9 +170,14 @@ impl AppInspect {
             stream.consume(direction, n);
             return Some(pos);
         }
+        let txs = &mut self.txs;
         self.parsers.parse(stream, direction, &mut |ev| {
             if let Some(tx) = transaction(ev) {
-                on_tx(&tx);
+                numbered(
+                    txs.get_or_insert_with(key, FlowTransactions::default),
+                    tx,
+                    on_tx,
+                );
             }
         });
         Some(pos)
@@ -179,14 +204,32 @@ impl AppInspect {
                     continue;
                 }
                 stream.end_of_input(direction);
+                let txs = &mut self.txs;
                 self.parsers.parse(stream, direction, &mut |ev| {
                     if let Some(tx) = transaction(ev) {
-                        on_tx(&key, &tx);
+                        let flow = txs.get_or_insert_with(&key, FlowTransactions::default);
+                        numbered(flow, tx, &mut |tx| on_tx(&key, tx));
                     }
                 });
             }
         }
     }
+}
+
+/// Numbers `tx` in its flow, adds the request a response answers, and
+/// hands it to `on_tx`.
+fn numbered(
+    flow: &mut FlowTransactions,
+    mut tx: Transaction<'_>,
+    on_tx: &mut dyn FnMut(&Transaction<'_>),
+) {
+    flow.number(&mut tx);
+    let request = if tx.to_server {
+        None
+    } else {
+        flow.request_of(tx.tx_id)
+    };
+    on_tx(&Transaction { request, ..tx });
 }
 
 /// The transaction an application event makes (errors make none).
@@ -222,6 +265,8 @@ fn transaction<'a>(ev: AppEvent<'a>) -> Option<Transaction<'a>> {
                 proto: AppProto::Http,
                 to_server: true,
                 buffers: b,
+                tx_id: 0,
+                request: None,
             }
         }
         AppEvent::HttpResponse(r) => {
@@ -247,6 +292,8 @@ fn transaction<'a>(ev: AppEvent<'a>) -> Option<Transaction<'a>> {
                 proto: AppProto::Http,
                 to_server: false,
                 buffers: b,
+                tx_id: 0,
+                request: None,
             }
         }
         AppEvent::TlsClientHello(hello) => {
@@ -257,6 +304,8 @@ fn transaction<'a>(ev: AppEvent<'a>) -> Option<Transaction<'a>> {
                 proto: AppProto::Tls,
                 to_server: true,
                 buffers: b,
+                tx_id: 0,
+                request: None,
             }
         }
         AppEvent::Error { .. } => return None,

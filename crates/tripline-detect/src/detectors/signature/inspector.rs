@@ -11,7 +11,7 @@
 //! [`Raised`] alert.
 
 use super::alert;
-use super::app::AppInspect;
+use super::app::{AppInspect, RequestFields, Transaction};
 use super::buffers::Scratch;
 use super::flows::{FlowKey, FlowOptions, SigFlows};
 use super::{SignatureConfig, SignatureStats};
@@ -62,6 +62,12 @@ struct Evidence<'a> {
     link: Option<&'a LinkInfo>,
     /// The application buffers of the matched transaction or packet.
     buffers: Option<Buffers<'a>>,
+    /// Where the packet came from (`None` for firewall log records).
+    source: Option<alert::PacketSource>,
+    /// The matched transaction's number in its flow.
+    tx_id: Option<u64>,
+    /// For a response: the request it answers.
+    request: Option<&'a RequestFields>,
 }
 
 impl<'a> Evidence<'a> {
@@ -73,6 +79,28 @@ impl<'a> Evidence<'a> {
             app,
             link: None,
             buffers: None,
+            source: None,
+            tx_id: None,
+            request: None,
+        }
+    }
+
+    /// From a packet of `source`.
+    fn from(self, source: alert::PacketSource) -> Self {
+        Evidence {
+            source: Some(source),
+            ..self
+        }
+    }
+
+    /// For the application transaction `tx` (its number in its flow, the
+    /// request a response answers, its buffers).
+    fn with_tx(self, tx: &Transaction<'a>) -> Self {
+        Evidence {
+            tx_id: Some(tx.tx_id),
+            request: tx.request,
+            buffers: Some(tx.buffers),
+            ..self
         }
     }
 
@@ -93,9 +121,12 @@ impl<'a> Evidence<'a> {
     }
 }
 
-/// Turns the matches into raised alerts (and empties the list).
+/// Turns the matches into raised alerts (and empties the list); `bits`
+/// are the flow's flowbits after the matches, for its traffic tags.
 fn raise(
     config: &SignatureConfig,
+    matcher: &SignatureMatcher,
+    bits: &FlowBits,
     matches: &mut Vec<Match>,
     e: &Evidence<'_>,
     out: &mut Vec<Raised>,
@@ -110,11 +141,21 @@ fn raise(
             e.payload,
             e.app,
         );
+        if let Some(source) = e.source {
+            alert::add_packet_source(&mut a, e.header, source);
+            alert::add_match(&mut a, m.stream, e.tx_id);
+        }
         if let Some(link) = e.link {
             alert::add_link(&mut a, link);
         }
+        alert::add_traffic(
+            &mut a,
+            matcher
+                .traffic_tags(bits)
+                .map(|t| (t.is_id, t.name.as_str())),
+        );
         if let (Some(app), Some(b)) = (e.app, e.buffers.as_ref()) {
-            alert::add_app(&mut a, app, b);
+            alert::add_app(&mut a, app, b, e.request);
         }
         out.push(Raised {
             alert: a,
@@ -210,6 +251,11 @@ impl Inspector {
             ..
         } = self;
         let tcp = p.header.protocol == 6 && *reassemble;
+        let source = if flow.reassembled_fragment {
+            alert::PacketSource::Defrag
+        } else {
+            alert::PacketSource::Wire
+        };
         // Application transactions completed by this segment.
         let mut position = None;
         if tcp {
@@ -224,9 +270,10 @@ impl Inspector {
                 i.app_proto = Some(tx.proto);
                 matcher.inspect(&i, &mut f.bits, matches);
                 let evidence = Evidence::of(p.ts, p.header, p.payload, Some(tx.proto))
-                    .with_link(p.link)
-                    .with_buffers(tx.buffers);
-                raise(config, matches, &evidence, out);
+                    .from(source)
+                    .with_tx(tx)
+                    .with_link(p.link);
+                raise(config, matcher, &f.bits, matches, &evidence, out);
             });
         }
         let mut inspect = Inspect::packet(p.ts, p.header, p.payload, flow);
@@ -240,10 +287,11 @@ impl Inspector {
             inspect.stream = Some(app.stream_data(&key, &pos, config.reassembly.window));
         }
         let evidence = Evidence::of(p.ts, p.header, p.payload, inspect.app_proto)
+            .from(source)
             .with_link(p.link)
             .with_buffers(inspect.buffers);
         matcher.inspect(&inspect, &mut f.bits, matches);
-        raise(config, matches, &evidence, out);
+        raise(config, matcher, &f.bits, matches, &evidence, out);
     }
 
     /// Inspects one firewall log record with the header-only rules.
@@ -260,10 +308,17 @@ impl Inspector {
         };
         let inspect = Inspect::header_only(ts, header, logged_payload_len(header), flow);
         self.scratch.clear();
-        self.matcher
-            .inspect(&inspect, &mut FlowBits::default(), &mut self.matches);
+        let mut bits = FlowBits::default();
+        self.matcher.inspect(&inspect, &mut bits, &mut self.matches);
         let evidence = Evidence::of(ts, header, &[], None);
-        raise(config, &mut self.matches, &evidence, out);
+        raise(
+            config,
+            &self.matcher,
+            &bits,
+            &mut self.matches,
+            &evidence,
+            out,
+        );
     }
 
     /// The input ended: transactions the parsers still hold (a request
@@ -287,8 +342,10 @@ impl Inspector {
             i.buffers = tx.buffers;
             i.app_proto = Some(tx.proto);
             matcher.inspect(&i, bits, matches);
-            let evidence = Evidence::of(ts, &header, &[], Some(tx.proto)).with_buffers(tx.buffers);
-            raise(config, matches, &evidence, &mut raised);
+            let evidence = Evidence::of(ts, &header, &[], Some(tx.proto))
+                .from(alert::PacketSource::FlowEnd)
+                .with_tx(tx);
+            raise(config, matcher, bits, matches, &evidence, &mut raised);
             out.extend(raised.drain(..).map(|r| (*key, r)));
         });
     }
