@@ -41,7 +41,7 @@ pub const BATCH_BYTES: usize = 1 << 20;
 /// Capture time one batch round may span (1 s).
 pub const BATCH_SPAN_NS: i64 = 1_000_000_000;
 /// Batch rounds in the workers' hands at once.
-pub const IN_FLIGHT: usize = 4;
+pub const IN_FLIGHT: usize = 8;
 
 /// One record for a worker.
 enum Job {
