@@ -38,16 +38,20 @@ fn rules() -> Vec<Rule> {
         .collect()
 }
 
-fn alerts(paths: &[String], workers: usize) -> Vec<tripline_core::Alert> {
-    let config = EngineConfig {
+/// The lab's engine with the rules above and `workers` signature workers.
+fn config(workers: usize) -> EngineConfig {
+    EngineConfig {
         home_nets: home(),
         signature: SignatureConfig {
             workers,
             ..SignatureConfig::with_rules(rules(), None)
         },
         ..Default::default()
-    };
-    run_engine(paths, config, "signature").alerts
+    }
+}
+
+fn alerts(paths: &[String], workers: usize) -> Vec<tripline_core::Alert> {
+    run_engine(paths, config(workers), "signature").alerts
 }
 
 #[test]
@@ -104,15 +108,7 @@ impl tripline_ingest::RecordSink for FirstRecords<'_> {
 #[test]
 fn idle_input_hands_on_the_held_alerts() {
     let run = |workers: usize, idle: bool| {
-        let config = EngineConfig {
-            home_nets: home(),
-            signature: SignatureConfig {
-                workers,
-                ..SignatureConfig::with_rules(rules(), None)
-            },
-            ..Default::default()
-        };
-        let mut engine = tripline_detect::Engine::new(config);
+        let mut engine = tripline_detect::Engine::new(config(workers));
         let mut out = common::Alerts::of("signature");
         let opts = tripline_ingest::logs::LogOptions::default();
         let path = data("mixed/capture_ext.pcap");

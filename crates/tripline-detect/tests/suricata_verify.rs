@@ -313,6 +313,16 @@ fn run_capture(pcap: &Path, config: EngineConfig) -> Result<Vec<Alert>, String> 
     Ok(out.0)
 }
 
+/// The suite's directory and its manifest (one entry per test).
+fn suite() -> (PathBuf, Vec<Value>) {
+    let root = Path::new(&data("compat/suricata-verify")).to_path_buf();
+    let manifest = serde_json::from_str(
+        &std::fs::read_to_string(root.join("manifest.json")).expect("manifest.json"),
+    )
+    .expect("manifest parses");
+    (root, manifest)
+}
+
 /// `test-name<TAB>reason` lines: tests out of scope.
 fn out_of_scope() -> BTreeMap<String, String> {
     let text = include_str!("data/suricata_verify_scope.txt");
@@ -325,11 +335,7 @@ fn out_of_scope() -> BTreeMap<String, String> {
 
 #[test]
 fn suricata_verify_tests_pass() {
-    let root = Path::new(&data("compat/suricata-verify")).to_path_buf();
-    let manifest: Vec<Value> = serde_json::from_str(
-        &std::fs::read_to_string(root.join("manifest.json")).expect("manifest.json"),
-    )
-    .expect("manifest parses");
+    let (root, manifest) = suite();
     let scope = out_of_scope();
     let (mut pass, mut fail, mut skipped) = (0, Vec::new(), 0);
     let mut passing_out_of_scope = Vec::new();
@@ -377,11 +383,7 @@ fn suricata_verify_tests_pass() {
 /// workers.
 #[test]
 fn parallel_workers_give_the_alerts_of_one_thread() {
-    let root = Path::new(&data("compat/suricata-verify")).to_path_buf();
-    let manifest: Vec<Value> = serde_json::from_str(
-        &std::fs::read_to_string(root.join("manifest.json")).expect("manifest.json"),
-    )
-    .expect("manifest parses");
+    let (root, manifest) = suite();
     let (mut compared, mut alerts) = (0, 0);
     for t in &manifest {
         let Ok((config, pcap)) = prepare(t, &root) else {

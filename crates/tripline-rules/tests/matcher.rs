@@ -352,3 +352,50 @@ fn deferred_mode_is_refused_when_an_xbits_test_feeds_flowbits() {
     let e = m.defer_cross_flow().unwrap_err();
     assert!(e.contains("writes flowbits"), "{e}");
 }
+
+#[test]
+fn traffic_flowbits_become_tags_once_set() {
+    let (_, mut m) = matcher(&[
+        r#"alert tcp any any -> any any (content:"Mozilla"; flowbits:set,traffic/id/mozilla; flowbits:set,traffic/label/browser; flowbits:set,other; sid:1;)"#,
+        r#"alert tcp any any -> any any (flowbits:isset,traffic/id/; content:"x"; sid:2;)"#,
+    ]);
+    let h = web();
+    let mut bits = FlowBits::default();
+    assert_eq!(m.traffic_tags(&bits).count(), 0);
+    let mut out = Vec::new();
+    m.inspect(
+        &Inspect::packet(Timestamp(1), &h, b"UA: Mozilla", EST_TO_SERVER),
+        &mut bits,
+        &mut out,
+    );
+    assert_eq!(out.len(), 1);
+    let tags: Vec<(bool, &str)> = m
+        .traffic_tags(&bits)
+        .map(|t| (t.is_id, t.name.as_str()))
+        .collect();
+    assert_eq!(tags, [(true, "mozilla"), (false, "browser")]);
+}
+
+#[test]
+fn matches_say_whether_they_were_on_the_stream() {
+    let (_, mut m) = matcher(&[
+        r#"alert tcp any any -> any any (content:"EVIL"; sid:1;)"#,
+        r#"alert tcp-pkt any any -> any any (content:"EVIL"; sid:2;)"#,
+    ]);
+    let h = web();
+    let mut i = Inspect::packet(Timestamp(1), &h, b"EVIL", EST_TO_SERVER);
+    i.stream = Some(tripline_rules::matcher::context::StreamData {
+        bytes: b"EVIL",
+        offset: 0,
+        new_from: 0,
+        payload_in_stream: true,
+    });
+    let mut out = Vec::new();
+    m.inspect(&i, &mut FlowBits::default(), &mut out);
+    let got: Vec<(usize, bool)> = out.iter().map(|x| (x.rule, x.stream)).collect();
+    assert_eq!(got, [(0, true), (1, false)]);
+    out.clear();
+    i.stream = None;
+    m.inspect(&i, &mut FlowBits::default(), &mut out);
+    assert!(out.iter().all(|x| !x.stream) && out.len() == 2);
+}

@@ -11,6 +11,8 @@ use super::prefilter::{
     CLASSES, FastPatternEntry, Group, GroupBuilder, PortCache, ScanScratch, class_of, classes_for,
 };
 use super::state::FlowBits;
+use super::stream_use::{StreamUse, stream_use_of};
+use super::traffic::TrafficTag;
 use super::transform::apply_transforms;
 use crate::buffer::{Buffer, Transform};
 use crate::header::{Action, Protocol, RuleHeader};
@@ -52,34 +54,6 @@ pub struct Match {
     /// an application buffer (Suricata's alert `stream` flag). With
     /// several hits (stream and packet), the first alert is the stream's.
     pub stream: bool,
-}
-
-/// A flowbit whose name puts the flow in a traffic group: Suricata logs
-/// flowbits named `traffic/id/NAME` and `traffic/label/NAME` as the
-/// `traffic` object (`id` and `label` lists) of the flow's events.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TrafficTag {
-    /// The flowbit.
-    id: u16,
-    /// True for `traffic/id/`, false for `traffic/label/`.
-    pub is_id: bool,
-    /// The name after the prefix.
-    pub name: String,
-}
-
-impl TrafficTag {
-    /// The tag a flowbit name makes, if it has a traffic prefix.
-    fn of(id: u16, name: &str) -> Option<TrafficTag> {
-        let (is_id, rest) = match name.strip_prefix("traffic/id/") {
-            Some(rest) => (true, rest),
-            None => (false, name.strip_prefix("traffic/label/")?),
-        };
-        (!rest.is_empty()).then(|| TrafficTag {
-            id,
-            is_id,
-            name: rest.to_string(),
-        })
-    }
 }
 
 /// Counters.
@@ -131,60 +105,6 @@ struct FlowbitOp {
     op: BitOp,
     ids: Vec<u16>,
     any: bool,
-}
-
-/// How a payload rule meets the reassembled TCP stream, after Suricata's
-/// rule flags: `flow:no_stream`, `dsize`, `tcp-pkt` inspect packets only;
-/// `flow:only_stream`, `tcp-stream` the stream only; other payload rules
-/// inspect the stream first and fall back to the packet when its payload
-/// did not go into the stream; rules that anchor a content with
-/// `offset`/`depth`/`startswith` or test `stream_size` inspect packets too.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum StreamUse {
-    /// Packets only (also every rule that inspects no payload).
-    Packet,
-    /// The reassembled stream only.
-    StreamOnly,
-    /// The stream, and the packet as well (each match alerts).
-    StreamThenPacket,
-    /// The stream, then the packet if its payload is not in the stream.
-    StreamElseUnstreamed,
-}
-
-fn stream_use_of(r: &Rule, d: &CompiledDetections) -> StreamUse {
-    let payload_only = !d.lists.is_empty()
-        && d.lists
-            .iter()
-            .all(|l| l.buffer == Buffer::Packet && l.transforms.is_empty());
-    let proto = r.header.protocol;
-    let stream_capable = matches!(
-        proto,
-        Protocol::Ip | Protocol::Tcp | Protocol::TcpStream | Protocol::App(_)
-    );
-    let dsize = r
-        .header_tests
-        .iter()
-        .any(|t| matches!(t, HeaderTest::Dsize(_)));
-    if !payload_only || !stream_capable || r.flow.no_stream || dsize {
-        return StreamUse::Packet;
-    }
-    if proto == Protocol::TcpStream || r.flow.only_stream {
-        return StreamUse::StreamOnly;
-    }
-    let anchored = r.detections.iter().any(|d| {
-        matches!(d, Detection::Content(c)
-            if c.buffer == Buffer::Packet
-                && (c.offset.is_some() || c.depth.is_some() || c.startswith))
-    });
-    let stream_size = r
-        .header_tests
-        .iter()
-        .any(|t| matches!(t, HeaderTest::StreamSize { .. }));
-    if anchored || stream_size {
-        StreamUse::StreamThenPacket
-    } else {
-        StreamUse::StreamElseUnstreamed
-    }
 }
 
 struct CompiledRule {
@@ -831,95 +751,4 @@ fn usable_fast_pattern(r: &Rule) -> Option<FastPatternEntry> {
         dst_ports: r.header.dst_ports.clone(),
         both_ways: r.header.direction == crate::header::FlowDirection::Both,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::matcher::context::{FlowContext, StreamData};
-    use tripline_core::{Header, HomeNets, IpFields, TcpFields, Timestamp, Transport};
-
-    fn matcher(texts: &[&str]) -> SignatureMatcher {
-        let vars = crate::Variables::suricata_defaults(&HomeNets::default());
-        let rules: Vec<Rule> = texts
-            .iter()
-            .map(|t| crate::parse_rule(t, &vars).expect("rule parses"))
-            .collect();
-        let (m, refused) = SignatureMatcher::new(&rules, MatcherLimits::default());
-        assert!(refused.is_empty());
-        m
-    }
-
-    fn header() -> Header {
-        Header {
-            src: "10.0.0.1".parse().expect("address"),
-            dst: "10.0.0.2".parse().expect("address"),
-            protocol: 6,
-            ip: IpFields {
-                version: 4,
-                ..IpFields::default()
-            },
-            transport: Transport::Tcp(TcpFields {
-                sport: 1234,
-                dport: 80,
-                ..TcpFields::default()
-            }),
-        }
-    }
-
-    const FLOW: FlowContext = FlowContext {
-        to_server: true,
-        established: true,
-        stream: false,
-        reassembled_fragment: false,
-        client_bytes: 0,
-        server_bytes: 0,
-    };
-
-    #[test]
-    fn traffic_flowbits_become_tags_once_set() {
-        let mut m = matcher(&[
-            r#"alert tcp any any -> any any (content:"Mozilla"; flowbits:set,traffic/id/mozilla; flowbits:set,traffic/label/browser; flowbits:set,other; sid:1;)"#,
-            r#"alert tcp any any -> any any (flowbits:isset,traffic/id/; content:"x"; sid:2;)"#,
-        ]);
-        let h = header();
-        let mut bits = FlowBits::default();
-        assert_eq!(m.traffic_tags(&bits).count(), 0);
-        let mut out = Vec::new();
-        m.inspect(
-            &Inspect::packet(Timestamp(1), &h, b"UA: Mozilla", FLOW),
-            &mut bits,
-            &mut out,
-        );
-        assert_eq!(out.len(), 1);
-        let tags: Vec<(bool, &str)> = m
-            .traffic_tags(&bits)
-            .map(|t| (t.is_id, t.name.as_str()))
-            .collect();
-        assert_eq!(tags, [(true, "mozilla"), (false, "browser")]);
-    }
-
-    #[test]
-    fn matches_say_whether_they_were_on_the_stream() {
-        let mut m = matcher(&[
-            r#"alert tcp any any -> any any (content:"EVIL"; sid:1;)"#,
-            r#"alert tcp-pkt any any -> any any (content:"EVIL"; sid:2;)"#,
-        ]);
-        let h = header();
-        let mut i = Inspect::packet(Timestamp(1), &h, b"EVIL", FLOW);
-        i.stream = Some(StreamData {
-            bytes: b"EVIL",
-            offset: 0,
-            new_from: 0,
-            payload_in_stream: true,
-        });
-        let mut out = Vec::new();
-        m.inspect(&i, &mut FlowBits::default(), &mut out);
-        let got: Vec<(usize, bool)> = out.iter().map(|x| (x.rule, x.stream)).collect();
-        assert_eq!(got, [(0, true), (1, false)]);
-        out.clear();
-        i.stream = None;
-        m.inspect(&i, &mut FlowBits::default(), &mut out);
-        assert!(out.iter().all(|x| !x.stream) && out.len() == 2);
-    }
 }

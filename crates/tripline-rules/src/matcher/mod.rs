@@ -14,6 +14,9 @@
 //!   and thresholds (bounded);
 //! * `cross_flow`: the state that spans flows (xbits, thresholds), which
 //!   parallel workers leave to one [`CrossFlow`] to settle in input order;
+//! * `stream_use`: whether a payload rule inspects the TCP packet, the
+//!   reassembled stream, or both (Suricata's rule flags);
+//! * `traffic`: flowbits that tag a flow's events ([`TrafficTag`]);
 //! * [`SignatureMatcher`] ties them together.
 
 mod address_set;
@@ -27,6 +30,8 @@ mod header_match;
 mod inspect;
 mod prefilter;
 mod state;
+mod stream_use;
+mod traffic;
 mod transform;
 
 pub use compile::CompileError;
@@ -35,6 +40,7 @@ pub use cross_flow::{CrossFlow, Pending, SettleStats};
 pub use engine::{Match, MatcherLimits, MatcherStats, SignatureMatcher};
 pub use inspect::RECURSION_LIMIT;
 pub use state::{FlowBits, MAX_FLOWBITS};
+pub use traffic::TrafficTag;
 
 /// Differential checks of the matcher's internal indexes against their
 /// plain definitions, for the fuzz targets (not a stable API).
