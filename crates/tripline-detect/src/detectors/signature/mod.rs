@@ -137,7 +137,8 @@ enum Run {
 impl SignatureDetector {
     /// Compiles the configured rules and, with `workers` > 0, starts the
     /// worker threads. A rule set whose cross-flow state cannot be settled
-    /// outside the workers runs inline, with a warning.
+    /// outside the workers, or a worker thread that cannot start, leaves
+    /// the rules running inline, with a warning.
     pub fn new(config: SignatureConfig) -> Self {
         let config = Arc::new(config);
         let n = config.workers;
@@ -146,8 +147,8 @@ impl SignatureDetector {
         let refused = refused.into_iter().map(|(i, e)| (i, e.0)).collect();
         let run = match n {
             0 => Run::Inline(Box::new(first)),
-            _ => match workers::defer(first) {
-                Ok(first) => Run::Workers(Box::new(Workers::start(config.clone(), n, first))),
+            _ => match workers::defer(first).and_then(|f| Workers::start(config.clone(), n, f)) {
+                Ok(workers) => Run::Workers(Box::new(workers)),
                 Err(reason) => {
                     tracing::warn!("signature workers: {reason}; inspecting in one thread instead");
                     Run::Inline(Box::new(workers::inspector_share(&config, 1).0))

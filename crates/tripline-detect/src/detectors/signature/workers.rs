@@ -224,8 +224,13 @@ fn worker_of(key: &FlowKey, n: usize) -> usize {
 
 impl Workers {
     /// Starts `first` and `n - 1` more workers sharing its compiled rules.
-    /// `first` must be in deferred mode ([`defer`]).
-    pub(crate) fn start(config: Arc<SignatureConfig>, n: usize, mut first: Inspector) -> Self {
+    /// `first` must be in deferred mode ([`defer`]). The error says why a
+    /// thread could not start (the ones started stop again).
+    pub(crate) fn start(
+        config: Arc<SignatureConfig>,
+        n: usize,
+        mut first: Inspector,
+    ) -> Result<Self, String> {
         let settle = first.matcher_mut().cross_flow().fresh();
         let others: Vec<Inspector> = (1..n)
             .map(|_| share_of(&config, n, first.matcher_mut().worker_copy()))
@@ -240,18 +245,18 @@ impl Workers {
                 let handle = std::thread::Builder::new()
                     .name(format!("signature-{i}"))
                     .spawn(move || run_worker(config, inspector, requests, replies))
-                    .expect("spawning a signature worker thread");
-                Worker {
+                    .map_err(|e| format!("cannot start worker thread {i}: {e}"))?;
+                Ok(Worker {
                     to,
                     from,
                     handle: Some(handle),
                     filling: Batch::default(),
                     spare: Vec::new(),
                     stats: SignatureStats::default(),
-                }
+                })
             })
-            .collect();
-        Workers {
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(Workers {
             workers,
             settle,
             seq: 0,
@@ -262,7 +267,7 @@ impl Workers {
             merged: Vec::new(),
             notes: VecDeque::new(),
             retired: Vec::new(),
-        }
+        })
     }
 
     /// Counters: the workers' as of their last reply, the settled
