@@ -216,6 +216,11 @@ struct Builder {
     buffer: Buffer,
     transforms: Vec<Transform>,
     last_content: Option<usize>,
+    /// The buffer a legacy modifier (`http_uri`, ...) moved the latest
+    /// content to, while no sticky buffer is set: relative keywords after
+    /// it (`isdataat:N,relative`, `byte_*` with `relative`, pcre `/R`)
+    /// work in that buffer, as in Suricata.
+    moved_to: Option<Buffer>,
 }
 
 impl Builder {
@@ -246,6 +251,7 @@ impl Builder {
             buffer: Buffer::Packet,
             transforms: Vec::new(),
             last_content: None,
+            moved_to: None,
         }
     }
 
@@ -324,6 +330,7 @@ impl Builder {
                     .map_err(|m| invalid(k, m))?;
                 self.rule.detections.push(Detection::Content(c));
                 self.last_content = Some(self.rule.detections.len() - 1);
+                self.moved_to = None;
             }
             "nocase" => self.content_mut(k)?.nocase = true,
             "rawbytes" => self.content_mut(k)?.rawbytes = true,
@@ -381,24 +388,39 @@ impl Builder {
                 c.fast_pattern = Some(spec);
             }
             "pcre" => {
-                let p = Pcre::parse(need()?, self.buffer, &self.transforms)
+                let mut p = Pcre::parse(need()?, self.buffer, &self.transforms)
                     .map_err(|m| invalid(k, m))?;
+                if p.relative && p.buffer == Buffer::Packet {
+                    p.buffer = self.relative_buffer();
+                }
                 self.rule.detections.push(Detection::Pcre(p));
             }
             "byte_test" => {
-                let d = ByteTest::parse(need()?, self.buffer).map_err(|m| invalid(k, m))?;
+                let mut d = ByteTest::parse(need()?, self.buffer).map_err(|m| invalid(k, m))?;
+                if d.options.relative {
+                    d.buffer = self.relative_buffer();
+                }
                 self.rule.detections.push(Detection::ByteTest(d));
             }
             "byte_jump" => {
-                let d = ByteJump::parse(need()?, self.buffer).map_err(|m| invalid(k, m))?;
+                let mut d = ByteJump::parse(need()?, self.buffer).map_err(|m| invalid(k, m))?;
+                if d.options.relative {
+                    d.buffer = self.relative_buffer();
+                }
                 self.rule.detections.push(Detection::ByteJump(d));
             }
             "byte_extract" => {
-                let d = ByteExtract::parse(need()?, self.buffer).map_err(|m| invalid(k, m))?;
+                let mut d = ByteExtract::parse(need()?, self.buffer).map_err(|m| invalid(k, m))?;
+                if d.options.relative {
+                    d.buffer = self.relative_buffer();
+                }
                 self.rule.detections.push(Detection::ByteExtract(d));
             }
             "isdataat" => {
-                let d = IsDataAt::parse(need()?, self.buffer).map_err(|m| invalid(k, m))?;
+                let mut d = IsDataAt::parse(need()?, self.buffer).map_err(|m| invalid(k, m))?;
+                if d.relative {
+                    d.buffer = self.relative_buffer();
+                }
                 self.rule.detections.push(Detection::IsDataAt(d));
             }
             "bsize" => {
@@ -449,8 +471,10 @@ impl Builder {
                 } else if let Some(b) = Buffer::from_sticky(k) {
                     self.buffer = b;
                     self.transforms.clear();
+                    self.moved_to = None;
                 } else if let Some(b) = Buffer::from_legacy_modifier(k) {
                     self.content_mut(k)?.buffer = b;
+                    self.moved_to = (self.buffer == Buffer::Packet).then_some(b);
                 } else if let Some(t) = Transform::from_keyword(k) {
                     if self.buffer == Buffer::Packet {
                         return Err(invalid(k, "transform needs a sticky buffer before it"));
@@ -464,6 +488,12 @@ impl Builder {
             }
         }
         Ok(())
+    }
+
+    /// The buffer of a relative keyword: the one a legacy modifier moved
+    /// the latest content to, else the current one.
+    fn relative_buffer(&self) -> Buffer {
+        self.moved_to.unwrap_or(self.buffer)
     }
 
     fn finish(mut self) -> Result<Rule, RuleError> {
@@ -511,6 +541,38 @@ mod tests {
         assert_eq!(r.detections[2].buffer(), Buffer::Packet);
         assert_eq!((r.sid, r.rev, r.gid), (5, 3, 2));
         assert!(!r.is_header_only());
+    }
+
+    #[test]
+    fn relative_keywords_follow_a_content_a_legacy_modifier_moved() {
+        let buffers = |opts: &str| -> Vec<Buffer> {
+            parse(&format!("{opts} sid:1;"), "tcp")
+                .unwrap()
+                .detections
+                .iter()
+                .map(Detection::buffer)
+                .collect()
+        };
+        use Buffer::{HttpUri, HttpUriRaw, Packet};
+        assert_eq!(
+            buffers(r#"content:"/c/"; http_raw_uri; isdataat:4,relative;"#),
+            [HttpUriRaw, HttpUriRaw]
+        );
+        assert_eq!(
+            buffers(
+                r#"content:"a"; http_uri; byte_test:1,=,1,0,relative; pcre:"/b/R"; isdataat:1;"#
+            ),
+            [HttpUri, HttpUri, HttpUri, Packet]
+        );
+        // A later payload content: relative keywords work in the payload.
+        assert_eq!(
+            buffers(r#"content:"a"; http_uri; content:"b"; isdataat:1,relative;"#),
+            [HttpUri, Packet, Packet]
+        );
+        assert_eq!(
+            buffers(r#"http.uri; content:"a"; isdataat:1,relative;"#),
+            [HttpUri, HttpUri]
+        );
     }
 
     #[test]
