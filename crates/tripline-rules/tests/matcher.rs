@@ -63,6 +63,7 @@ const EST_TO_SERVER: FlowContext = FlowContext {
     reassembled_fragment: false,
     client_bytes: 0,
     server_bytes: 0,
+    repeat: false,
 };
 
 fn sids(

@@ -56,6 +56,11 @@ pub struct FlowContext {
     pub client_bytes: u64,
     /// See `client_bytes`.
     pub server_bytes: u64,
+    /// Not the first packet of its flow direction, or not a packet (an
+    /// application transaction): Suricata evaluates IP-only rules (no
+    /// tests beyond addresses, any ports) once per flow direction, so
+    /// they are skipped here.
+    pub repeat: bool,
 }
 
 /// The reassembled stream data of a TCP packet's direction, for Suricata's

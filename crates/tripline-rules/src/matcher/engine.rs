@@ -122,6 +122,8 @@ struct CompiledRule {
     noalert: bool,
     /// Reads or writes xbits or thresholds (see [`CrossFlow`]).
     cross_flow: bool,
+    /// IP-only: matched on the first packet of each flow direction only.
+    ip_only: bool,
 }
 
 /// Compiled rules ready to match packets; see the module documentation.
@@ -156,10 +158,13 @@ struct Hits {
     on_stream: bool,
 }
 
-/// Evaluation order: pass rules first (so they can cancel the packet's
-/// alerts), then rules that set flowbits before rules that test them, then
-/// file order.
-fn order_key(r: &Rule) -> (u8, u8) {
+/// Evaluation order, after Suricata's: pass rules first (so they can
+/// cancel the packet's alerts); then "IP-only" rules (addresses and any
+/// ports, nothing else to test, flowbits only written), which Suricata
+/// runs in a separate engine before a packet's other rules; then, by
+/// flowbits, rules that test and set them, rules that only set them,
+/// rules that only test them, the rest; then file order.
+fn order_key(r: &Rule) -> (u8, u8, u8) {
     let pass = u8::from(r.header.action != Action::Pass);
     let sets = r
         .flowbits
@@ -169,7 +174,30 @@ fn order_key(r: &Rule) -> (u8, u8) {
         .flowbits
         .iter()
         .any(|f| matches!(f.op, BitOp::IsSet | BitOp::IsNotSet));
-    (pass, if sets && !tests { 0 } else { 1 })
+    let flowbits = match (sets, tests) {
+        (true, true) => 0,
+        (true, false) => 1,
+        (false, true) => 2,
+        (false, false) => 3,
+    };
+    (pass, u8::from(!is_ip_only(r)), flowbits)
+}
+
+/// Suricata's "IP-only" rules: nothing to test beyond addresses and
+/// protocol (any ports, no payload, header or flow tests, flowbits only
+/// written). Suricata runs them in their own engine, first, once per flow
+/// direction.
+fn is_ip_only(r: &Rule) -> bool {
+    r.detections.is_empty()
+        && r.header_tests.is_empty()
+        && r.flow == Flow::default()
+        && r.header.src_ports.is_any()
+        && r.header.dst_ports.is_any()
+        && !matches!(r.header.protocol, Protocol::App(_))
+        && r.xbits.is_empty()
+        && r.flowbits
+            .iter()
+            .all(|f| !matches!(f.op, BitOp::IsSet | BitOp::IsNotSet))
 }
 
 impl SignatureMatcher {
@@ -261,6 +289,7 @@ impl SignatureMatcher {
                     .collect(),
                 noalert: r.noalert,
                 cross_flow: cross_rule.is_cross_flow(),
+                ip_only: is_ip_only(r),
             });
             cross.push(cross_rule);
         }
@@ -630,6 +659,9 @@ impl SignatureMatcher {
             ..
         } = self;
         let r = &rules[c as usize];
+        if r.ip_only && i.flow.repeat {
+            return false;
+        }
         // Cheapest first: address lists last.
         if !protocol_matches(r.header.protocol, i)
             || !flow_matches(&r.flow, i)

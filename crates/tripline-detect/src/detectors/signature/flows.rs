@@ -58,6 +58,8 @@ enum Handshake {
 pub(crate) struct SigFlow {
     client: (IpAddr, u16),
     handshake: Handshake,
+    /// A packet from the client has been seen.
+    seen_request: bool,
     seen_reply: bool,
     client_bytes: u64,
     server_bytes: u64,
@@ -132,6 +134,8 @@ impl SigFlows {
             reassembled_fragment: false,
             client_bytes: f.client_bytes,
             server_bytes: f.server_bytes,
+            // A transaction, not a packet.
+            repeat: true,
         };
         Some((header, f.last, ctx, &mut f.bits))
     }
@@ -160,6 +164,7 @@ impl SigFlows {
             SigFlow {
                 client,
                 handshake,
+                seen_request: false,
                 seen_reply: false,
                 client_bytes: 0,
                 server_bytes: 0,
@@ -182,9 +187,12 @@ impl SigFlows {
         }
         f.last = f.last.max(ts);
         let to_server = (h.src, sp) == f.client;
-        if !to_server {
-            f.seen_reply = true;
-        }
+        let seen = if to_server {
+            &mut f.seen_request
+        } else {
+            &mut f.seen_reply
+        };
+        let repeat = std::mem::replace(seen, true);
         // As in Suricata, the packet that completes the handshake is not yet
         // "established" (the flow is updated before the stream engine runs);
         // the packets after it are, FIN and RST included.
@@ -224,6 +232,7 @@ impl SigFlows {
             reassembled_fragment: h.ip.fragmented && !h.ip.is_fragment_piece(),
             client_bytes: f.client_bytes,
             server_bytes: f.server_bytes,
+            repeat,
         };
         (ctx, f)
     }

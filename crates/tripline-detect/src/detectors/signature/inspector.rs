@@ -260,9 +260,12 @@ impl Inspector {
         let mut position = None;
         if tcp {
             position = app.segment(&key, p.header, p.payload, p.ts, flow.to_server, &mut |tx| {
+                // A transaction, not a packet: IP-only rules were evaluated
+                // on the packets.
                 let ctx = FlowContext {
                     to_server: tx.to_server,
                     stream: true,
+                    repeat: true,
                     ..flow
                 };
                 let mut i = Inspect::packet(p.ts, p.header, &[], ctx);
