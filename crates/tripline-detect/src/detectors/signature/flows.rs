@@ -153,9 +153,16 @@ impl SigFlows {
         let tcp = h.tcp().copied();
         let opts = self.opts;
         let fresh = |ts| {
-            // A SYN/ACK first means the receiver is the client.
+            // A SYN/ACK first means the receiver is the client; a TCP flow
+            // picked up mid-stream whose first packet comes from the lower
+            // port is taken to come from the server.
             let synack = tcp.is_some_and(|t| t.flags.0 & 0x12 == 0x12);
-            let client = if synack { (h.dst, dp) } else { (h.src, sp) };
+            let midstream_from_server = tcp.is_some_and(|t| t.flags.0 & 0x02 == 0) && sp < dp;
+            let client = if synack || midstream_from_server {
+                (h.dst, dp)
+            } else {
+                (h.src, sp)
+            };
             let handshake = match tcp {
                 Some(t) if t.flags.0 & 0x12 == 0x02 => Handshake::SynSent,
                 Some(_) if synack => Handshake::SynAckSeen,
@@ -335,5 +342,20 @@ mod tests {
         let h = pkt("10.0.0.1", 1000, "10.0.0.2", 80, 0x18);
         assert!(!flows(false).observe(Timestamp(0), &h, 5).0.established);
         assert!(flows(true).observe(Timestamp(0), &h, 5).0.established);
+    }
+
+    #[test]
+    fn midstream_pickup_from_the_lower_port_is_the_server_speaking() {
+        let reply = pkt("10.0.0.2", 445, "10.0.0.1", 49216, 0x18);
+        let request = pkt("10.0.0.1", 49216, "10.0.0.2", 445, 0x18);
+        run(
+            &mut flows(true),
+            &[(reply, false, true), (request, true, true)],
+        );
+        // From the higher port: the client.
+        run(
+            &mut flows(true),
+            &[(request, true, true), (reply, false, true)],
+        );
     }
 }
