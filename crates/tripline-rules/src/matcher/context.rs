@@ -113,6 +113,10 @@ pub struct Inspect<'a> {
     /// The reassembled stream of the packet's direction, when the caller
     /// tracks it (established TCP flows); `None` inspects the packet alone.
     pub stream: Option<StreamData<'a>>,
+    /// An application transaction rather than a packet: only rules that
+    /// inspect an application buffer or protocol are evaluated (the others
+    /// saw the packet itself).
+    pub transaction: bool,
 }
 
 impl<'a> Inspect<'a> {
@@ -129,7 +133,28 @@ impl<'a> Inspect<'a> {
             buffers,
             header_only: false,
             stream: None,
+            transaction: false,
         }
+    }
+
+    /// An application transaction (an HTTP request or response, a TLS
+    /// ClientHello) with its `buffers`, completed by the packet carrying
+    /// `payload` (empty when the input's end completed it): rules that
+    /// mix payload and application buffers see both, as in Suricata.
+    pub fn transaction(
+        ts: Timestamp,
+        header: &'a Header,
+        payload: &'a [u8],
+        flow: FlowContext,
+        app_proto: AppProto,
+        buffers: Buffers<'a>,
+    ) -> Self {
+        let mut i = Inspect::packet(ts, header, payload, flow);
+        i.buffers = buffers;
+        i.buffers.set(Buffer::Packet, payload);
+        i.app_proto = Some(app_proto);
+        i.transaction = true;
+        i
     }
 
     /// A logged packet: header fields only.
@@ -148,6 +173,7 @@ impl<'a> Inspect<'a> {
             buffers: Buffers::new(),
             header_only: true,
             stream: None,
+            transaction: false,
         }
     }
 }

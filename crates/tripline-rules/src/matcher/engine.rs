@@ -124,6 +124,10 @@ struct CompiledRule {
     cross_flow: bool,
     /// IP-only: matched on the first packet of each flow direction only.
     ip_only: bool,
+    /// Inspects an application buffer (or names an application protocol
+    /// and tests nothing else): evaluated on transactions too (the others
+    /// on packets only).
+    app_rule: bool,
 }
 
 /// Compiled rules ready to match packets; see the module documentation.
@@ -268,6 +272,11 @@ impl SignatureMatcher {
                 detection_filter: r.detection_filter,
                 silent: r.noalert || r.header.action == Action::Pass,
             };
+            // A payload rule with an application protocol in its header
+            // (`alert http ... content:"GET"`) inspects packets, as in
+            // Suricata; one with no test at all also the transactions.
+            let app_rule = detections.lists.iter().any(|l| l.buffer != Buffer::Packet)
+                || (matches!(r.header.protocol, Protocol::App(_)) && detections.lists.is_empty());
             compiled.push(CompiledRule {
                 source: i,
                 stream_use: stream_use_of(r, &detections),
@@ -290,6 +299,7 @@ impl SignatureMatcher {
                 noalert: r.noalert,
                 cross_flow: cross_rule.is_cross_flow(),
                 ip_only: is_ip_only(r),
+                app_rule,
             });
             cross.push(cross_rule);
         }
@@ -659,7 +669,7 @@ impl SignatureMatcher {
             ..
         } = self;
         let r = &rules[c as usize];
-        if r.ip_only && i.flow.repeat {
+        if (r.ip_only && i.flow.repeat) || (i.transaction && !r.app_rule) {
             return false;
         }
         // Cheapest first: address lists last.

@@ -268,9 +268,7 @@ impl Inspector {
                     repeat: true,
                     ..flow
                 };
-                let mut i = Inspect::packet(p.ts, p.header, &[], ctx);
-                i.buffers = tx.buffers;
-                i.app_proto = Some(tx.proto);
+                let i = Inspect::transaction(p.ts, p.header, p.payload, ctx, tx.proto, tx.buffers);
                 matcher.inspect(&i, &mut f.bits, matches);
                 let evidence = Evidence::of(p.ts, p.header, p.payload, Some(tx.proto))
                     .from(source)
@@ -341,9 +339,7 @@ impl Inspector {
             let Some((header, ts, flow, bits)) = flows.at_end(key, tx.to_server) else {
                 return;
             };
-            let mut i = Inspect::packet(ts, &header, &[], flow);
-            i.buffers = tx.buffers;
-            i.app_proto = Some(tx.proto);
+            let i = Inspect::transaction(ts, &header, &[], flow, tx.proto, tx.buffers);
             matcher.inspect(&i, bits, matches);
             let evidence = Evidence::of(ts, &header, &[], Some(tx.proto))
                 .from(alert::PacketSource::FlowEnd)
