@@ -20,7 +20,8 @@ fuzz_target!(|data: &[u8]| {
                 assert!(r.consumed > 0 && at + r.consumed <= data.len());
                 assert!(r.body.len() <= limits.request_body);
                 assert!(
-                    r.header_names.starts_with(b"\r\n") && r.header_names.ends_with(b"\r\n\r\n")
+                    r.head.header_names.starts_with(b"\r\n")
+                        && r.head.header_names.ends_with(b"\r\n\r\n")
                 );
                 at += r.consumed;
                 if let Some(mut rest) = r.body_rest {

@@ -140,6 +140,7 @@ impl RecordSink for Driver {
             )),
             AppEvent::HttpResponse(r) => {
                 let len = r
+                    .head
                     .header
                     .split(|&b| b == b'\n')
                     .find_map(|l| {

@@ -26,18 +26,18 @@ fn request_buffers_like_suricata() {
     assert_eq!(r.method, b"GET");
     assert_eq!(r.uri_raw, b"/files/../file_1M.bin");
     assert_eq!(r.uri, b"/file_1M.bin");
-    assert_eq!(r.protocol, b"HTTP/1.1");
+    assert_eq!(r.head.protocol, b"HTTP/1.1");
     assert_eq!(r.request_line, b"GET /files/../file_1M.bin HTTP/1.1");
     assert_eq!(r.host, Some(&b"files.example.net"[..]));
     assert_eq!(r.host_raw, Some(&b"Files.Example.NET:80"[..]));
     assert_eq!(r.user_agent, Some(&b"curl/7.88.1"[..]));
-    assert_eq!(r.cookie, Some(&b"session=abc"[..]));
+    assert_eq!(r.head.cookie, Some(&b"session=abc"[..]));
     assert_eq!(
-        text(r.header),
+        text(r.head.header),
         "Host: Files.Example.NET:80\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n"
     );
     assert_eq!(
-        text(r.header_names),
+        text(r.head.header_names),
         "\r\nHost\r\nUser-Agent\r\nAccept\r\nCookie\r\n\r\n"
     );
     assert!(r.body.is_empty() && r.body_rest.is_none());
@@ -67,7 +67,7 @@ fn pipelined_requests_with_bodies() {
             text(r.method).to_string(),
             text(r.uri).to_string(),
             text(r.body).to_string(),
-            r.content_type.map(|c| text(c).to_string()),
+            r.head.content_type.map(|c| text(c).to_string()),
         ));
         at += r.consumed;
     }
@@ -131,9 +131,9 @@ fn responses_python_and_chunked() {
         (&b"200"[..], 200, &b"OK"[..])
     );
     assert_eq!(r.body, b"DATA");
-    assert_eq!(r.cookie, Some(&b"a=b"[..]));
-    assert_eq!(r.content_type, Some(&b"application/octet-stream"[..]));
-    assert!(!text(r.header).contains("Set-Cookie"));
+    assert_eq!(r.head.cookie, Some(&b"a=b"[..]));
+    assert_eq!(r.head.content_type, Some(&b"application/octet-stream"[..]));
+    assert!(!text(r.head.header).contains("Set-Cookie"));
     let at = r.consumed;
     let Parsed::Complete(r) =
         parse_response(&wire[at..], &mut s, &limits, ResponseContext::default()).unwrap()

@@ -271,6 +271,6 @@ fn response_head_cut_by_the_close() {
     else {
         panic!()
     };
-    assert_eq!(r.header, b"Server: ng1nx\r\n");
+    assert_eq!(r.head.header, b"Server: ng1nx\r\n");
     assert_eq!(r.status, 200);
 }

@@ -139,6 +139,44 @@ impl HttpScratch {
             &self.decoded
         }
     }
+
+    /// The head of a message whose fields were parsed into this scratch
+    /// from `buf[block.0..block.1]`; `cookie` names its cookie field.
+    fn message_head<'a>(
+        &'a self,
+        buf: &'a [u8],
+        protocol: &'a [u8],
+        block: (usize, usize),
+        cookie: &[u8],
+    ) -> MessageHead<'a> {
+        MessageHead {
+            protocol,
+            cookie: headers::find(buf, &self.fields, cookie),
+            content_type: headers::find(buf, &self.fields, b"content-type"),
+            header: &self.header,
+            header_names: &self.header_names,
+            header_raw: &buf[block.0..block.1],
+        }
+    }
+}
+
+/// What a request and a response share: the protocol and the header block
+/// as the inspection buffers see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MessageHead<'a> {
+    /// `http.protocol`, e.g. `HTTP/1.1`.
+    pub protocol: &'a [u8],
+    /// `http.cookie`: the Cookie field of a request, Set-Cookie of a
+    /// response.
+    pub cookie: Option<&'a [u8]>,
+    /// `http.content_type`.
+    pub content_type: Option<&'a [u8]>,
+    /// `http.header`: every field but the cookie one as `Name: value\r\n`.
+    pub header: &'a [u8],
+    /// `http.header_names`: `\r\nName1\r\nName2\r\n\r\n`.
+    pub header_names: &'a [u8],
+    /// `http.header.raw`: the field lines as sent.
+    pub header_raw: &'a [u8],
 }
 
 /// One parsed request.
@@ -152,8 +190,8 @@ pub struct HttpRequest<'a> {
     pub uri_raw: &'a [u8],
     /// `http.uri`: the normalized target (see [`uri`]).
     pub uri: &'a [u8],
-    /// `http.protocol`, e.g. `HTTP/1.1`.
-    pub protocol: &'a [u8],
+    /// Protocol and header block.
+    pub head: MessageHead<'a>,
     /// `http.host`: normalized host of an absolute target, else of the Host
     /// field; `None` when neither is there.
     pub host: Option<&'a [u8]>,
@@ -161,16 +199,6 @@ pub struct HttpRequest<'a> {
     pub host_raw: Option<&'a [u8]>,
     /// `http.user_agent`.
     pub user_agent: Option<&'a [u8]>,
-    /// `http.cookie`: the Cookie field.
-    pub cookie: Option<&'a [u8]>,
-    /// `http.content_type`.
-    pub content_type: Option<&'a [u8]>,
-    /// `http.header`: every field but Cookie as `Name: value\r\n`.
-    pub header: &'a [u8],
-    /// `http.header_names`: `\r\nName1\r\nName2\r\n\r\n`.
-    pub header_names: &'a [u8],
-    /// `http.header.raw`: the field lines as sent.
-    pub header_raw: &'a [u8],
     /// `http.request_body`: the body without chunk framing and content
     /// coding, at most the cap.
     pub body: &'a [u8],
@@ -192,8 +220,8 @@ pub struct HttpRequest<'a> {
 pub struct HttpResponse<'a> {
     /// `http.response_line`: the status line without its line ending.
     pub response_line: &'a [u8],
-    /// `http.protocol`, e.g. `HTTP/1.0`.
-    pub protocol: &'a [u8],
+    /// Protocol and header block.
+    pub head: MessageHead<'a>,
     /// `http.stat_code` as sent (normally three digits; may be empty or
     /// odd in a broken status line, which is still parsed like libhtp).
     pub stat_code: &'a [u8],
@@ -202,16 +230,6 @@ pub struct HttpResponse<'a> {
     pub status: u16,
     /// `http.stat_msg` (may be empty).
     pub stat_msg: &'a [u8],
-    /// `http.cookie`: the Set-Cookie field.
-    pub cookie: Option<&'a [u8]>,
-    /// `http.content_type`.
-    pub content_type: Option<&'a [u8]>,
-    /// `http.header`: every field but Set-Cookie as `Name: value\r\n`.
-    pub header: &'a [u8],
-    /// `http.header_names`.
-    pub header_names: &'a [u8],
-    /// `http.header.raw`.
-    pub header_raw: &'a [u8],
     /// `http.response_body` / `file.data`: the body without chunk framing
     /// and content coding, at most the cap.
     pub body: &'a [u8],
@@ -350,15 +368,10 @@ pub fn parse_request_in<'a>(
         method,
         uri_raw: target,
         uri: &s.uri,
-        protocol,
+        head: s.message_head(buf, protocol, head.block, b"cookie"),
         host: host.map(|_| &s.host[..]),
         host_raw,
         user_agent: headers::find(buf, &s.fields, b"user-agent"),
-        cookie: headers::find(buf, &s.fields, b"cookie"),
-        content_type: headers::find(buf, &s.fields, b"content-type"),
-        header: &s.header,
-        header_names: &s.header_names,
-        header_raw: &buf[head.block.0..head.block.1],
         body: s.inspected_body(&codings),
         body_raw: &s.body,
         body_decoding,
@@ -449,15 +462,10 @@ pub fn parse_response<'a>(
     let s: &'a HttpScratch = scratch;
     Ok(Parsed::Complete(HttpResponse {
         response_line: line,
-        protocol,
+        head: s.message_head(buf, protocol, head.block, b"set-cookie"),
         stat_code: code,
         status,
         stat_msg: msg,
-        cookie: headers::find(buf, &s.fields, b"set-cookie"),
-        content_type: headers::find(buf, &s.fields, b"content-type"),
-        header: &s.header,
-        header_names: &s.header_names,
-        header_raw: &buf[head.block.0..head.block.1],
         body: s.inspected_body(&codings),
         body_raw: &s.body,
         body_decoding,

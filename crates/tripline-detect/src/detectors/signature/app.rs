@@ -14,6 +14,7 @@ use crate::reassembly::{
 use transactions::FlowTransactions;
 pub(crate) use transactions::RequestFields;
 use tripline_core::{Header, Timestamp};
+use tripline_ingest::app::http::MessageHead;
 use tripline_rules::Buffer;
 use tripline_rules::header::AppProto;
 use tripline_rules::matcher::Buffers;
@@ -244,20 +245,10 @@ fn transaction<'a>(ev: AppEvent<'a>) -> Option<Transaction<'a>> {
             set_opt(&mut b, Buffer::HttpHost, r.host);
             set_opt(&mut b, Buffer::HttpHostRaw, r.host_raw);
             set_opt(&mut b, Buffer::HttpUserAgent, r.user_agent);
-            set_head(
-                &mut b,
-                Head {
-                    protocol: r.protocol,
-                    header: r.header,
-                    header_names: r.header_names,
-                    header_raw: r.header_raw,
-                    cookie: r.cookie,
-                    content_type: r.content_type,
-                },
-            );
+            set_head(&mut b, &r.head);
             if !r.body.is_empty() {
                 b.set(Buffer::HttpRequestBody, r.body);
-                if is_upload(r.method, r.content_type) {
+                if is_upload(r.method, r.head.content_type) {
                     b.set(Buffer::FileData, r.body);
                 }
             }
@@ -273,17 +264,7 @@ fn transaction<'a>(ev: AppEvent<'a>) -> Option<Transaction<'a>> {
             b.set(Buffer::HttpStatCode, r.stat_code);
             b.set(Buffer::HttpStatMsg, r.stat_msg);
             b.set(Buffer::HttpResponseLine, r.response_line);
-            set_head(
-                &mut b,
-                Head {
-                    protocol: r.protocol,
-                    header: r.header,
-                    header_names: r.header_names,
-                    header_raw: r.header_raw,
-                    cookie: r.cookie,
-                    content_type: r.content_type,
-                },
-            );
+            set_head(&mut b, &r.head);
             if !r.body.is_empty() {
                 b.set(Buffer::HttpResponseBody, r.body);
                 b.set(Buffer::FileData, r.body);
@@ -321,18 +302,8 @@ fn is_upload(method: &[u8], content_type: Option<&[u8]>) -> bool {
     !multipart && (method.eq_ignore_ascii_case(b"POST") || method.eq_ignore_ascii_case(b"PUT"))
 }
 
-/// What requests and responses share in their heads.
-struct Head<'a> {
-    protocol: &'a [u8],
-    header: &'a [u8],
-    header_names: &'a [u8],
-    header_raw: &'a [u8],
-    cookie: Option<&'a [u8]>,
-    content_type: Option<&'a [u8]>,
-}
-
 /// The buffers of a message head common to requests and responses.
-fn set_head<'a>(b: &mut Buffers<'a>, h: Head<'a>) {
+fn set_head<'a>(b: &mut Buffers<'a>, h: &MessageHead<'a>) {
     b.set(Buffer::HttpProtocol, h.protocol);
     b.set(Buffer::HttpHeader, h.header);
     b.set(Buffer::HttpHeaderNames, h.header_names);
